@@ -1,0 +1,123 @@
+# -*- coding: utf-8 -*-
+# Copyright: paas.orchestrator contributors
+# Apache License 2.0 (see LICENSE)
+"""The collection's own TOSCA types, always available to templates (no import needed).
+
+Kept as Python so that it travels with the module_utils to the host a module runs on.
+"""
+
+from __future__ import annotations
+
+import yaml
+
+DEFINITIONS_TEXT = """
+tosca_definitions_version: tosca_simple_yaml_1_0
+description: paas.orchestrator type library
+
+data_types:
+  tosca.datatypes.paas.StagedFile:
+    derived_from: tosca.datatypes.Root
+    description: A file copied between the job directory and a URL (http, https, s3, swift).
+    properties:
+      url:
+        type: string
+        required: true
+      path:
+        type: string
+        required: true
+
+capability_types:
+  tosca.capabilities.paas.Job:
+    derived_from: tosca.capabilities.Root
+    description: Lets other jobs wait for this one (parent_job).
+
+node_types:
+  tosca.nodes.paas.Job:
+    derived_from: tosca.nodes.Root
+    description: >
+      A batch job: a command run to completion, with retries, input files staged in, output
+      files staged out, and parent jobs it waits for.
+    properties:
+      command:
+        type: string
+        required: true
+      environment_variables:
+        type: map
+        required: false
+        default: {}
+        entry_schema:
+          type: string
+      uris:
+        type: list
+        required: false
+        default: []
+        entry_schema:
+          type: string
+      retries:
+        type: integer
+        required: false
+        default: 0
+        constraints:
+          - greater_or_equal: 0
+      num_cpus:
+        type: float
+        required: false
+        default: 1.0
+      mem_size:
+        type: scalar-unit.size
+        required: false
+        default: 512 MB
+      timeout:
+        type: scalar-unit.time
+        required: false
+      input_files:
+        type: list
+        required: false
+        default: []
+        entry_schema:
+          type: tosca.datatypes.paas.StagedFile
+      output_files:
+        type: list
+        required: false
+        default: []
+        entry_schema:
+          type: tosca.datatypes.paas.StagedFile
+    capabilities:
+      parent_job:
+        type: tosca.capabilities.paas.Job
+        occurrences: [0, UNBOUNDED]
+    requirements:
+      - parent_job:
+          capability: tosca.capabilities.paas.Job
+          node: tosca.nodes.paas.Job
+          relationship: tosca.relationships.DependsOn
+          occurrences: [0, UNBOUNDED]
+
+policy_types:
+  tosca.policies.paas.ParameterSweep:
+    derived_from: tosca.policies.Root
+    description: >
+      Runs each target job once per combination of the parameter values (a cartesian product);
+      each run sees its values as environment variables.
+    properties:
+      parameters:
+        type: map
+        required: true
+        description: name -> list of values, or a range as {start, stop, step}
+      max_parallel:
+        type: integer
+        required: false
+        constraints:
+          - greater_than: 0
+"""
+
+_parsed = None
+
+
+def definitions():
+    """The library as a dict, parsed once per process."""
+    global _parsed
+    if _parsed is None:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        _parsed = yaml.load(DEFINITIONS_TEXT, Loader=loader)
+    return _parsed
