@@ -35,7 +35,6 @@ class ToscaError(Exception):
 
     def to_dict(self):
         return {
-            "msg": str(self),
             "source": self.source,
             "node": self.node,
             "property": self.prop,
