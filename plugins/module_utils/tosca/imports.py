@@ -133,6 +133,8 @@ class ImportResolver:
         ref = ref.strip()
         if _is_url(ref):
             return ref
+        if os.path.isabs(ref):
+            return os.path.normpath(ref)
         if base and _is_url(base):
             return urljoin(base, ref)
         if base:

@@ -12,6 +12,7 @@ INDIGO's orchestrator accepts), cycles named, and errors that name the node at f
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import re
@@ -283,12 +284,12 @@ def _requirements(node_tpl):
     return reqs
 
 
-def _build_node(node_tpl, custom_defs):
+def _build_node(node_tpl, raw, custom_defs):
+    """A Node from tosca-parser's view of its type and our (unmodified) view of its template."""
     type_def = node_tpl.type_definition
     ancestry = _ancestry(type_def)
     kind, role = classify(ancestry)
     node = Node(node_tpl.name, node_tpl.type, ancestry, kind, role)
-    raw = node_tpl.entity_tpl
     properties = {name: pdef.default for name, pdef in (type_def.get_properties_def() or {}).items()
                   if pdef.default is not None}
     properties.update(raw.get("properties") or {})
@@ -362,27 +363,27 @@ def _load(data, source, roots, parameters, mirror, cache_dir, timeout):
     input_defs, values, warnings = resolve_inputs(
         topology_tpl.get("inputs"), parameters, custom_defs["data_types"])
 
-    # tosca-parser must not see our import list (it would fetch it again) nor a default
-    # it would re-check against parameters already coerced.
-    parsed = dict(data)
-    parsed.pop("imports", None)
+    # tosca-parser must not see our import list (it would fetch it again), and it rewrites
+    # function calls in the template in place: it gets a copy.
+    parsed = copy.deepcopy({key: value for key, value in data.items() if key != "imports"})
     with _PARSER_LOCK:
         try:
             tosca = _Parser(parsed, values, custom_defs)
-        except ValidationError:
+        except Exception as exc:  # ValidationError, or a crash on some malformed input
+            ExceptionCollector.stop()
             error = _parser_error(source)
+            if not isinstance(exc, ValidationError) and not ExceptionCollector.exceptionsCaught():
+                error = ToscaError("The template cannot be parsed: %s: %s"
+                                   % (type(exc).__name__, exc), source=source)
             if error.node is None:
                 error.node, error.prop = _blame(topology_tpl["node_templates"], custom_defs)
             raise error from None
-        except ToscaError:
-            raise
-        except Exception as exc:  # tosca-parser crashes on some malformed input
-            raise ToscaError("The template cannot be parsed: %s: %s"
-                             % (type(exc).__name__, exc), source=source) from None
 
-    nodes = {tpl.name: _build_node(tpl, custom_defs) for tpl in tosca.nodetemplates}
+    raw_nodes = topology_tpl["node_templates"]
+    nodes = {tpl.name: _build_node(tpl, raw_nodes[tpl.name], custom_defs)
+             for tpl in tosca.nodetemplates}
     # node_templates order, as INDIGO's deployment-kind inference walks it
-    nodes = {name: nodes[name] for name in topology_tpl["node_templates"] if name in nodes}
+    nodes = {name: nodes[name] for name in raw_nodes if name in nodes}
     for node in nodes.values():
         for target in dict.fromkeys(node.depends_on):
             if target not in nodes:
