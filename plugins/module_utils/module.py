@@ -23,6 +23,7 @@ TOSCA_ARGS = dict(
 )
 
 # Template inputs whose values must never be shown (no TOSCA marker exists for secrets).
+MIN_MASKED = 4
 SECRET_INPUT = re.compile(r"pass(word|wd)?|secret|token|api_?key|private_?key|credential",
                           re.IGNORECASE)
 
@@ -41,10 +42,14 @@ class PaasModule:
                     timeout=self.params["import_timeout"])
 
     def hide_secret_parameters(self, parameters):
-        """Mask, in everything the module returns, the values of secret-looking inputs."""
+        """Mask, in everything the module returns, the values of secret-looking inputs.
+
+        Ansible masks a value wherever it appears as a substring, so values shorter than
+        MIN_MASKED characters (no real secret) are left alone rather than mangle every message.
+        """
         for name, value in (parameters or {}).items():
             if SECRET_INPUT.search(name) and isinstance(value, (str, int, float)) \
-                    and not isinstance(value, bool) and str(value):
+                    and not isinstance(value, bool) and len(str(value)) >= MIN_MASKED:
                 self.module.no_log_values.add(str(value))
 
     def run(self):

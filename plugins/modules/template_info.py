@@ -30,8 +30,8 @@ options:
     description:
       - Values of the template's inputs. Strings are converted to the declared type (as the
         INDIGO orchent client sends them), so V("4") is accepted for an integer input.
-      - Values of inputs whose name looks secret (password, secret, token, key, credential) are
-        masked in everything the module returns.
+      - Values (of 4 characters or more) of inputs whose name looks secret (password, secret,
+        token, key, credential) are masked in everything the module returns.
     type: dict
     default: {}
 extends_documentation_fragment:
