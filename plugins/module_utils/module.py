@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.paas.orchestrator.plugins.module_utils.tosca import parser_lib
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.errors import ToscaError
 
 # Mirrored by doc_fragments/tosca.py.
@@ -35,6 +36,9 @@ class PaasModule:
     def __init__(self):
         self.module = AnsibleModule(argument_spec=self.argument_spec, **self.module_kwargs)
         self.params = self.module.params
+        if parser_lib.IMPORT_ERROR:
+            self.module.fail_json(msg=missing_required_lib("tosca-parser"),
+                                  exception=parser_lib.IMPORT_ERROR)
 
     def tosca_options(self):
         """Keyword arguments of tosca.loader.load from the shared TOSCA options."""

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 
-from toscaparser.common.exception import ExceptionCollector
-from toscaparser.dataentity import DataEntity
-from toscaparser.elements.constraints import Constraint
-
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.errors import ToscaError
+from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.parser_lib import (
+    Constraint,
+    DataEntity,
+    ExceptionCollector,
+)
 
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")

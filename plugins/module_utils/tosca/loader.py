@@ -18,13 +18,6 @@ import os
 import re
 import threading
 
-from toscaparser.common.exception import ExceptionCollector, ValidationError
-from toscaparser.elements.entity_type import EntityType
-from toscaparser.elements.nodetype import NodeType
-from toscaparser.functions import is_function
-from toscaparser.properties import Property
-from toscaparser.tosca_template import ToscaTemplate
-
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca import paas_types
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.errors import ToscaError
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.functions import Evaluator
@@ -35,6 +28,15 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.imports im
 )
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.inputs import resolve_inputs
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.kinds import classify
+from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.parser_lib import (
+    EntityType,
+    ExceptionCollector,
+    NodeType,
+    Property,
+    ToscaTemplate,
+    ValidationError,
+    is_function,
+)
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.topology import (
     Node,
     Policy,
