@@ -26,7 +26,7 @@ sanity: setup
 # has requirements.txt, so tests can import tosca-parser & co.
 units: setup
 	@if [ -z "$$(find tests/unit -type f -name '*.py' 2>/dev/null | head -n1)" ]; then \
-		echo "units: no files under tests/unit/ yet, nothing to run"; \
+		echo "units: no Python files under tests/unit/ yet, nothing to run"; \
 	else \
 		set -x; $(ANSIBLE_TEST) units --python $(PY) --color no --requirements $(ARGS); \
 	fi

@@ -26,9 +26,14 @@ def source_files(root: str) -> set[str]:
         paths = set()
         for base, dirs, names in os.walk(root):
             dirs[:] = [d for d in dirs if d != '__pycache__' and os.path.relpath(os.path.join(base, d), root) not in EXCLUDED]
-            paths.update(os.path.relpath(os.path.join(base, n), root) for n in names)
+            paths.update(os.path.relpath(os.path.join(base, n), root) for n in entries(base, dirs, names))
     return {p for p in paths
             if os.path.lexists(os.path.join(root, p)) and not any(p == e or p.startswith(e + '/') for e in EXCLUDED)}
+
+
+def entries(base: str, dirs: list[str], names: list[str]) -> list[str]:
+    """Return the non-directory entries os.walk found in base (it lists directory symlinks as dirs)."""
+    return names + [d for d in dirs if os.path.islink(os.path.join(base, d))]
 
 
 def main() -> None:
@@ -36,6 +41,17 @@ def main() -> None:
     root = os.path.abspath(sys.argv[1])
     dest = os.path.abspath(sys.argv[2])
     wanted = source_files(root)
+
+    # Delete first, so a file that became a directory (or the reverse) can be copied.
+    for base, dirs, names in os.walk(dest, topdown=False):
+        rel_base = os.path.relpath(base, dest)
+        if rel_base == 'tests/output' or rel_base.startswith('tests/output/'):
+            continue
+        for name in entries(base, dirs, names):
+            if os.path.normpath(os.path.join(rel_base, name)) not in wanted:
+                os.unlink(os.path.join(base, name))
+        if base != dest and not os.listdir(base):
+            os.rmdir(base)
 
     for rel in sorted(wanted):
         src, dst = os.path.join(root, rel), os.path.join(dest, rel)
@@ -48,16 +64,6 @@ def main() -> None:
         except FileNotFoundError:
             os.makedirs(os.path.dirname(dst), exist_ok=True)
         shutil.copy2(src, dst, follow_symlinks=False)
-
-    for base, dirs, names in os.walk(dest, topdown=False):
-        rel_base = os.path.relpath(base, dest)
-        if rel_base == 'tests/output' or rel_base.startswith('tests/output/'):
-            continue
-        for name in names:
-            if os.path.normpath(os.path.join(rel_base, name)) not in wanted:
-                os.unlink(os.path.join(base, name))
-        if base != dest and not os.listdir(base):
-            os.rmdir(base)
 
 
 if __name__ == '__main__':
