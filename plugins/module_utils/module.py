@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: paas.orchestrator contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """PaasModule: the one base of the collection's modules.
 
 A module declares ``argument_spec`` (built from the shared specs below, each mirrored by a doc

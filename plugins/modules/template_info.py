@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: paas.orchestrator contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ short_description: Validate a TOSCA template and describe what it would deploy
 version_added: 0.1.0
 description:
   - Loads an INDIGO-style TOSCA template with its parameters, resolving its imports, and checks
-    it as the deployment modules would: types, required inputs, input types and constraints,
-    requirements, intrinsic functions and the dependency graph.
+    it as the deployment modules would (types, required inputs, input types and constraints,
+    requirements, intrinsic functions and the dependency graph).
   - Returns the inputs, outputs, nodes (with their kind and the order they are created in), the
     dependency graph and the deployment kind, or fails with a message that names the file, node
     and property at fault.
   - Changes nothing.
 author:
-  - paas.orchestrator developers
+  - PaaS Orchestrator team (@paas-orchestrator)
 options:
   template:
     description:
@@ -42,6 +42,7 @@ attributes:
     description: The module never changes anything; it runs the same in check mode.
   diff_mode:
     support: none
+    description: Nothing changes, so there is nothing to diff.
 notes:
   - See the collection's C(docs/tosca.md) for the node kinds and the deployment-kind rules.
 """

@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: paas.orchestrator contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Load every corpus template with our loader and with plain tosca-parser, in one run.
 
 Plain tosca-parser gets the same template with its imports rewritten to the local mirror files
@@ -92,10 +91,10 @@ def main():
         for path, params, data in cases:
             ours(path, params, mirror_path, cache_dir)  # warm the in-process cache
             ours_times.append(statistics.median(
-                timed(ours, path, params, mirror_path, cache_dir) for _ in range(ROUNDS)))
+                timed(ours, path, params, mirror_path, cache_dir) for _round in range(ROUNDS)))
             if data is not None:
                 plain_times.append(statistics.median(
-                    timed(plain, data, params) for _ in range(ROUNDS)))
+                    timed(plain, data, params) for _round in range(ROUNDS)))
     ours_median = statistics.median(ours_times)
     plain_median = statistics.median(plain_times)
     print("templates %d, rounds %d" % (len(cases), ROUNDS))

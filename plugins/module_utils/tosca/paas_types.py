@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: paas.orchestrator contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The collection's own TOSCA types, always available to templates (no import needed).
 
 Kept as Python so that it travels with the module_utils to the host a module runs on.
@@ -8,7 +8,7 @@ Kept as Python so that it travels with the module_utils to the host a module run
 
 from __future__ import annotations
 
-import yaml
+from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.yamlsafe import parse_trusted
 
 DEFINITIONS_TEXT = """
 tosca_definitions_version: tosca_simple_yaml_1_0
@@ -118,6 +118,5 @@ def definitions():
     """The library as a dict, parsed once per process."""
     global _parsed
     if _parsed is None:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        _parsed = yaml.load(DEFINITIONS_TEXT, Loader=loader)
+        _parsed = parse_trusted(DEFINITIONS_TEXT)
     return _parsed

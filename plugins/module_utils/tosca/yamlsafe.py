@@ -1,18 +1,19 @@
 # -*- coding: utf-8 -*-
 # Copyright: paas.orchestrator contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """YAML reading with limits: size, and expanded size (so an alias bomb is refused, not walked)."""
 
 from __future__ import annotations
 
-import yaml
-
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.errors import ToscaError
 
 try:
-    _Loader = yaml.CSafeLoader
-except AttributeError:  # PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+    import yaml
+except ImportError:  # reported by PaasModule through parser_lib.IMPORT_ERROR
+    yaml = None
+    _Loader = None
+else:
+    _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it
 
 MAX_TEMPLATE_BYTES = 2 * 1024 * 1024
 MAX_TYPES_BYTES = 16 * 1024 * 1024
@@ -46,6 +47,11 @@ def _expanded_size(root):
             stack.append((node, True))
             stack.extend((child, False) for child in children if id(child) not in sizes)
     return sizes[id(root)]
+
+
+def parse_trusted(text):
+    """Parse YAML that ships with the collection (no limits needed)."""
+    return yaml.load(text, Loader=_Loader)
 
 
 def load_yaml(text, source, max_bytes=MAX_TEMPLATE_BYTES):

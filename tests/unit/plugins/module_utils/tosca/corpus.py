@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: paas.orchestrator contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The INDIGO template corpus (../shared/corpus beside the repository), for tests and benchmarks."""
 
 from __future__ import annotations

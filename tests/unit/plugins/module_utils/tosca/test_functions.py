@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: paas.orchestrator contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -27,17 +27,20 @@ def node(name, properties=None, capabilities=None, requirements=()):
 
 @pytest.fixture
 def evaluator():
+    app_properties = {
+        "port": 8080,
+        "url": {"concat": ["http://", {"get_property": ["SELF", "host", "name"]}, ":",
+                           {"get_property": ["SELF", "port"]}]},
+        "cpus": {"get_property": ["HOST", "host", "num_cpus"]},
+        "ip": {"get_attribute": ["vm", "public_address"]},
+        "where": {"concat": ["at ", {"get_attribute": ["vm", "ip"]}]},
+        "loop": {"get_property": ["SELF", "loop2"]},
+        "loop2": {"get_property": ["SELF", "loop"]},
+    }
     nodes = {
         "vm": node("vm", {"name": "vm1"},
                    {"host": {"num_cpus": 4}, "os": {"distribution": "ubuntu"}}),
-        "app": node("app", {"port": 8080, "url": {"concat": ["http://", {"get_property": [
-            "SELF", "host", "name"]}, ":", {"get_property": ["SELF", "port"]}]},
-                            "cpus": {"get_property": ["HOST", "host", "num_cpus"]},
-                            "ip": {"get_attribute": ["vm", "public_address"]},
-                            "where": {"concat": ["at ", {"get_attribute": ["vm", "ip"]}]},
-                            "loop": {"get_property": ["SELF", "loop2"]},
-                            "loop2": {"get_property": ["SELF", "loop"]}},
-                    requirements=[("host", "vm")]),
+        "app": node("app", app_properties, requirements=[("host", "vm")]),
     }
     return Evaluator({"word": "a,b,c"}, {"word"}, nodes)
 
