@@ -82,6 +82,15 @@ node_types:
         default: []
         entry_schema:
           type: tosca.datatypes.paas.StagedFile
+      credentials:
+        type: map
+        required: false
+        description: >
+          URL prefix -> credentials for staging (s3: access_key, secret_key, endpoint_url;
+          swift: auth_url, user, key; http: username, password or token). Give the values
+          through inputs: they are used by the job runner and never written anywhere.
+        entry_schema:
+          type: map
     capabilities:
       parent_job:
         type: tosca.capabilities.paas.Job
