@@ -15,6 +15,7 @@ import os
 import posixpath
 from urllib.parse import urlsplit
 
+from ansible_collections.paas.orchestrator.plugins.module_utils.tosca import kinds
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.errors import ToscaError
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.functions import is_deferred
 
@@ -95,7 +96,8 @@ def job_spec(plan, resource):
                                                                  props.get("input_files")),
         "outputs": _staged(node, "output_files", props.get("output_files")),
         "retries": int(props.get("retries") or 0),
-        "parents": plan.parents(resource),
+        # parents are the job instances it waits for, not its host runtime
+        "parents": [key for key in plan.parents(resource) if plan.by_key[key].kind == kinds.JOB],
         "group": resource.node,
         "group_limit": resource.group_limit,
         "cpus": props.get("num_cpus", host.get("num_cpus")),

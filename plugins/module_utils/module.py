@@ -9,10 +9,17 @@ fragment) and implements ``run()``; errors of the engine become ``fail_json`` he
 
 from __future__ import annotations
 
-import re
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.base import (
+    SiteConfigError,
+)
+from ansible_collections.paas.orchestrator.plugins.module_utils.engine import EngineError
+from ansible_collections.paas.orchestrator.plugins.module_utils.redaction import secret_values
+from ansible_collections.paas.orchestrator.plugins.module_utils.store import (
+    StoreError,
+    open_store,
+)
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca import parser_lib
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.errors import ToscaError
 
@@ -22,11 +29,20 @@ TOSCA_ARGS = dict(
     import_cache=dict(type="path"),
     import_timeout=dict(type="int", default=10),
 )
-
-# Template inputs whose values must never be shown (no TOSCA marker exists for secrets).
-MIN_MASKED = 4
-SECRET_INPUT = re.compile(r"pass(word|wd)?|secret|token|api_?key|private_?key|credential",
-                          re.IGNORECASE)
+# Mirrored by doc_fragments/store.py.
+STORE_ARGS = dict(store=dict(type="str", no_log=True))
+# Mirrored by doc_fragments/wait.py.
+WAIT_ARGS = dict(
+    wait=dict(type="bool", default=True),
+    timeout=dict(type="int", default=3600),
+    provider_timeout=dict(type="int"),
+)
+# Mirrored by doc_fragments/sites.py.
+SITES_ARGS = dict(
+    sites=dict(type="list", elements="dict"),
+    max_providers_retry=dict(type="int"),
+    keep_last_attempt=dict(type="bool", default=False),
+)
 
 
 class PaasModule:
@@ -48,19 +64,36 @@ class PaasModule:
     def hide_secret_parameters(self, parameters):
         """Mask, in everything the module returns, the values of secret-looking inputs.
 
-        Ansible masks a value wherever it appears as a substring, so values shorter than
-        MIN_MASKED characters (no real secret) are left alone rather than mangle every message.
+        Ansible masks a value wherever it appears as a substring, so values shorter than four
+        characters (no real secret) are left alone rather than mangle every message.
         """
-        for name, value in (parameters or {}).items():
-            if SECRET_INPUT.search(name) and isinstance(value, (str, int, float)) \
-                    and not isinstance(value, bool) and len(str(value)) >= MIN_MASKED:
-                self.module.no_log_values.add(str(value))
+        self.module.no_log_values.update(secret_values(parameters))
+
+    def open_store(self):
+        """The store of the ``store`` option; closed by __call__."""
+        self.store = open_store(self.params.get("store"))
+        return self.store
+
+    def post_callback(self, url, body):
+        """INDIGO's callback: POST the deployment, fire and forget (errors are warnings)."""
+        import requests  # only callbacks need it
+
+        try:
+            requests.post(url, json=body, timeout=10)
+        except requests.RequestException as exc:
+            self.module.warn("Callback to %s failed: %s" % (url, type(exc).__name__))
 
     def run(self):
         raise NotImplementedError
 
     def __call__(self):
+        self.store = None
         try:
             self.run()
         except ToscaError as exc:
             self.module.fail_json(msg=str(exc), error=exc.to_dict())
+        except (StoreError, SiteConfigError, EngineError) as exc:
+            self.module.fail_json(msg=str(exc))
+        finally:
+            if self.store is not None:
+                self.store.close()

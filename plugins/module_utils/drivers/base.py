@@ -64,6 +64,10 @@ class Driver:
         Returns {key: physicalId}."""
         raise NotImplementedError
 
+    def resume(self, deployment_uuid, secrets):
+        """Restart whatever must run on the site for the deployment to progress (a driver whose
+        backend keeps going by itself has nothing to do)."""
+
     def poll(self, deployment_uuid, keys):
         """{key: Observed} for the given resource keys."""
         raise NotImplementedError

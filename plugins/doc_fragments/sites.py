@@ -1,0 +1,38 @@
+# -*- coding: utf-8 -*-
+# Copyright: paas.orchestrator contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # The sites a deployment may use (module_utils.module.SITES_ARGS).
+    DOCUMENTATION = r"""
+options:
+  sites:
+    description:
+      - The candidate sites, best first. The deployment goes to the first site that can run it;
+        when that site fails (a provider error: unreachable, out of quota, timed out) it moves to
+        the next one, up to O(max_providers_retry) sites. A job that fails for good fails the
+        deployment without moving on, as in INDIGO.
+      - Each site is a mapping with C(name) (unique) and C(type) (V(local) today; V(openstack),
+        V(ec2), V(opennebula), V(marathon), V(chronos), V(slurm) are reserved for the drivers that
+        are coming).
+      - "V(local) sites take C(workdir) (default C(~/.local/share/paas-orchestrator/local)) and
+        C(slots) (jobs run at once, default: the number of CPUs)."
+      - Settings whose name looks secret (password, token, key...) are never recorded; give the
+        same O(sites) again to resume or delete a deployment.
+    type: list
+    elements: dict
+  max_providers_retry:
+    description:
+      - How many of the O(sites) may be tried, at most (INDIGO's C(maxProvidersRetry)). Default:
+        all.
+    type: int
+  keep_last_attempt:
+    description:
+      - When the last site tried fails, leave what it created in place for inspection instead of
+        deleting it (INDIGO's C(keepLastAttempt)).
+    type: bool
+    default: false
+"""

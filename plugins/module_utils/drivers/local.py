@@ -1,0 +1,191 @@
+# -*- coding: utf-8 -*-
+# Copyright: paas.orchestrator contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The local site: jobs run as processes on this host, under a detached agent.
+
+Layout under the site's ``workdir`` (default ``~/.local/share/paas-orchestrator/local``):
+``<deployment uuid>/specs/*.json`` (what to run, written by submit), ``journal.jsonl`` (what
+happened, written by the agent), ``jobs/<node>/<index>/`` (each job's directory, with its
+``stdout`` and ``stderr``), ``agent.lock``/``agent.pid``. The agent's code is copied from the
+collection to ``<workdir>/.agent-<digest>/`` so that it outlives the Ansible run.
+
+Container images of INDIGO Chronos jobs are recorded, but the local site runs the command
+natively, with no container.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from ansible_collections.paas.orchestrator.plugins.module_utils import staging
+from ansible_collections.paas.orchestrator.plugins.module_utils.drivers import local_agent
+from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.base import (
+    Driver,
+    Observed,
+    ProviderError,
+    SiteConfigError,
+)
+from ansible_collections.paas.orchestrator.plugins.module_utils.tosca import kinds
+
+_STATES = {
+    local_agent.PENDING: "CREATED",
+    local_agent.RUNNING: "CONFIGURING",
+    local_agent.SUCCEEDED: "STARTED",
+    local_agent.FAILED: "ERROR",
+}
+STOP_TIMEOUT = 10.0
+
+
+def default_workdir():
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local",
+                                                           "share")
+    return os.path.join(base, "paas-orchestrator", "local")
+
+
+def _write_atomic(path, data):
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
+
+
+class LocalDriver(Driver):
+    site_type = "local"
+    supported_kinds = (kinds.JOB,)
+    passive_kinds = (kinds.RUNTIME, kinds.DATA, kinds.ABSTRACT)
+
+    def __init__(self, site):
+        super().__init__(site)
+        self.workdir = os.path.abspath(os.path.expanduser(site.get("workdir") or default_workdir()))
+        slots = site.get("slots") or os.cpu_count() or 1
+        if not isinstance(slots, int) or isinstance(slots, bool) or slots < 1:
+            raise SiteConfigError("site '%s': slots must be a positive whole number" % self.name)
+        self.slots = slots
+
+    # -- layout ---------------------------------------------------------------------------
+    def directory(self, deployment_uuid):
+        return os.path.join(self.workdir, deployment_uuid)
+
+    def _agent_program(self):
+        """The agent and staging sources, copied once per content version."""
+        # through the loader: inside an AnsiballZ zip there is no file to copy
+        sources = {name: module.__loader__.get_source(module.__name__).encode("utf-8")
+                   for name, module in (("agent.py", local_agent), ("staging.py", staging))}
+        digest = hashlib.sha256(b"".join(sources[name] for name in sorted(sources))).hexdigest()
+        target = os.path.join(self.workdir, ".agent-" + digest[:16])
+        if not os.path.isdir(target):
+            fresh = target + ".tmp-%d" % os.getpid()
+            os.makedirs(fresh, exist_ok=True)
+            for name, data in sources.items():
+                _write_atomic(os.path.join(fresh, name), data)
+            try:
+                os.rename(fresh, target)
+            except OSError:
+                shutil.rmtree(fresh, ignore_errors=True)  # another run installed it first
+        return os.path.join(target, "agent.py")
+
+    def _agent_running(self, directory):
+        try:
+            with open(os.path.join(directory, "agent.lock"), "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(lock, fcntl.LOCK_UN)
+                return False
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                return True
+            raise
+
+    def _start_agent(self, directory, secrets):
+        if self._agent_running(directory):
+            return
+        env = dict(os.environ)
+        env[local_agent.SECRETS_ENV] = json.dumps(secrets)
+        with open(os.path.join(directory, "agent.log"), "ab") as log:
+            subprocess.Popen([sys.executable, self._agent_program(), directory, str(self.slots)],
+                             cwd=directory, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                             stderr=log, start_new_session=True, close_fds=True)
+
+    # -- the driver interface -------------------------------------------------------------
+    def submit(self, deployment_uuid, items, secrets):
+        directory = self.directory(deployment_uuid)
+        try:
+            os.makedirs(os.path.join(directory, "specs"), mode=0o700, exist_ok=True)
+            jobs = [item["spec"] for item in items if item["kind"] == kinds.JOB]
+            if jobs:
+                name = "%020d-%d.json" % (time.time_ns(), os.getpid())
+                _write_atomic(os.path.join(directory, "specs", name),
+                              json.dumps(jobs).encode("utf-8"))
+            self._start_agent(directory, secrets)
+        except OSError as exc:
+            raise ProviderError("local site '%s' cannot run jobs in %s: %s"
+                                % (self.name, directory, exc.strerror)) from None
+        return {item["key"]: "%s:%s/%s" % (self.name, deployment_uuid, item["key"])
+                for item in items}
+
+    def resume(self, deployment_uuid, secrets):
+        """Restart the agent when jobs are unfinished and it is gone (a reboot, a kill, or it
+        exited just as new specs arrived)."""
+        directory = self.directory(deployment_uuid)
+        if not os.path.isdir(directory) or self._agent_running(directory):
+            return
+        state = local_agent.replay(os.path.join(directory, "journal.jsonl"))
+        for name in os.listdir(os.path.join(directory, "specs")) if os.path.isdir(
+                os.path.join(directory, "specs")) else ():
+            with open(os.path.join(directory, "specs", name)) as handle:
+                keys = [spec["key"] for spec in json.load(handle)]
+            if any(state.get(key, {}).get("status", local_agent.PENDING)
+                   in (local_agent.PENDING, local_agent.RUNNING) for key in keys):
+                self._start_agent(directory, secrets)
+                return
+
+    def poll(self, deployment_uuid, keys):
+        directory = self.directory(deployment_uuid)
+        state = local_agent.replay(os.path.join(directory, "journal.jsonl"))
+        observed = {}
+        for key in keys:
+            job = state.get(key, {"status": local_agent.PENDING, "attempt": 0})
+            attributes = {"job_dir": local_agent.job_dir(directory, key),
+                          "attempts": job["attempt"], "exit_code": job.get("rc"),
+                          "state": job["status"]}
+            error = None
+            if job["status"] == local_agent.FAILED:
+                error = "job %s failed: %s" % (key, job.get("reason") or "exit code %s"
+                                                % job.get("rc"))
+            observed[key] = Observed(_STATES[job["status"]], attributes, error)
+        return observed
+
+    def delete(self, deployment_uuid):
+        directory = self.directory(deployment_uuid)
+        if not os.path.isdir(directory):
+            return True
+        if self._agent_running(directory):
+            open(os.path.join(directory, "cancel"), "a").close()
+            try:
+                with open(os.path.join(directory, "agent.pid")) as handle:
+                    os.kill(int(handle.read().strip()), signal.SIGTERM)
+            except (OSError, ValueError):
+                pass
+            deadline = time.monotonic() + STOP_TIMEOUT
+            while self._agent_running(directory):
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.05)
+        # Jobs of an agent that was killed outright may still run: end their process groups.
+        for job in local_agent.replay(os.path.join(directory, "journal.jsonl")).values():
+            if job["status"] == local_agent.RUNNING:
+                try:
+                    os.killpg(job["pid"], signal.SIGKILL)
+                except OSError:
+                    pass
+        shutil.rmtree(directory, ignore_errors=True)
+        return not os.path.exists(directory)
