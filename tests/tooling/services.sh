@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Start the backing services the tests use, by hand (no systemd here), and record how to reach
+# them in $HOME/.paas-orchestrator-test/services.json (ansible-test filters environment
+# variables, so tests read that file). Idempotent: a running service is left alone.
+#
+#   tests/tooling/services.sh start  postgres|all
+#   tests/tooling/services.sh stop   postgres|all
+#   tests/tooling/services.sh status postgres|all    # exit 0 when all are up
+#
+# A service NAME is three functions, start_NAME, stop_NAME and status_NAME, plus an entry in
+# SERVICES. Needs root (apt-get, the service users).
+# shellcheck disable=SC2317  # the service functions are called as "$action_$name"
+set -euo pipefail
+
+SERVICES="postgres"
+state_dir=$HOME/.paas-orchestrator-test
+services_json=$state_dir/services.json
+
+log() { echo "services.sh: $*" >&2; }
+
+# record NAME JSON: set services.json's key NAME to JSON, keeping the other keys. flock + rename
+# (the same lock file as swift.sh) so that concurrent writers never lose or half-write a key.
+# The file holds passwords: mkstemp makes it 0600.
+record() {
+    mkdir -p "$state_dir"
+    python3 - "$services_json" "$1" "$2" <<'EOF'
+import fcntl, json, os, sys, tempfile
+path, name, value = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+with open(path + ".lock", "w") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        with open(path) as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        data = {}
+    data[name] = value
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".services-")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    os.replace(tmp, path)
+EOF
+}
+
+# --- PostgreSQL: Debian's cluster "main" on 127.0.0.1:5432, role and database "paas" ---------
+
+pg_port=5432
+
+pg_version() {  # the newest installed major version
+    find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort -V | tail -n 1
+}
+
+status_postgres() {
+    local version; version=$(pg_version)
+    [ -n "$version" ] && pg_ctlcluster "$version" main status >/dev/null 2>&1 \
+        && pg_isready -q -h 127.0.0.1 -p "$pg_port"
+}
+
+start_postgres() {
+    if ! command -v pg_ctlcluster >/dev/null || [ -z "$(pg_version)" ]; then
+        log "installing postgresql"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    fi
+    local version; version=$(pg_version)
+    if ! pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main"' | grep -q .; then
+        log "creating cluster $version/main"
+        pg_createcluster "$version" main --port "$pg_port" >/dev/null
+    fi
+    # Debian's postgresql.conf reads conf.d/ last: our settings win without editing it.
+    local conf=/etc/postgresql/$version/main/conf.d/paas-orchestrator-test.conf
+    printf "listen_addresses = '127.0.0.1'\nport = %s\n" "$pg_port" > "$conf.new"
+    if cmp -s "$conf.new" "$conf"; then rm "$conf.new"; else mv "$conf.new" "$conf"; fi
+    if ! pg_ctlcluster "$version" main status >/dev/null 2>&1; then
+        log "starting cluster $version/main"
+        pg_ctlcluster "$version" main start
+    fi
+    local i
+    for i in $(seq 100); do
+        pg_isready -q -h 127.0.0.1 -p "$pg_port" && break
+        [ "$i" = 100 ] && { log "PostgreSQL does not answer on 127.0.0.1:$pg_port"; exit 1; }
+        sleep 0.2
+    done
+
+    # One password per machine, kept across runs; generated without quotes or URL specials.
+    local password_file=$state_dir/postgres.password password
+    mkdir -p "$state_dir"
+    [ -s "$password_file" ] || (umask 077; python3 -c \
+        'import secrets; print(secrets.token_hex(16))' > "$password_file")
+    password=$(cat "$password_file")
+    # On stdin, so that the password never shows in a process list.
+    runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -p "$pg_port" >/dev/null <<EOF
+SELECT 'CREATE ROLE paas LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'paas')
+\gexec
+ALTER ROLE paas LOGIN PASSWORD '$password';
+SELECT 'CREATE DATABASE paas OWNER paas'
+  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'paas')
+\gexec
+EOF
+    record postgres "{\"url\": \"postgresql://paas:$password@127.0.0.1:$pg_port/paas\"}"
+    log "postgres ready on 127.0.0.1:$pg_port (database paas)"
+}
+
+stop_postgres() {
+    local version; version=$(pg_version)
+    [ -n "$version" ] || return 0
+    if pg_ctlcluster "$version" main status >/dev/null 2>&1; then
+        pg_ctlcluster "$version" main stop
+    fi
+}
+
+# --- dispatcher ------------------------------------------------------------------------------
+
+usage() {
+    echo "usage: $0 start|stop|status $(echo "$SERVICES" | tr ' ' '|')|all" >&2
+    exit 2
+}
+
+[ $# = 2 ] || usage
+case $1 in start|stop|status) ;; *) usage ;; esac
+if [ "$2" = all ]; then
+    names=$SERVICES
+else
+    case " $SERVICES " in *" $2 "*) names=$2 ;; *) usage ;; esac
+fi
+rc=0
+for name in $names; do
+    if [ "$1" = status ]; then
+        if "status_$name"; then echo "$name: up"; else echo "$name: down"; rc=1; fi
+    else
+        "$1_$name"
+    fi
+done
+exit $rc
