@@ -150,13 +150,16 @@ def _retrying(attempt, url, what, timeout, retries):
     tries = 0
     while True:
         tries += 1
+        tried = time.monotonic()
         try:
             return attempt()
         except _Failure as failure:
             if not failure.transient or tries > retries:
                 raise _error(what, url, failure, tries) from None
             delay = _backoff(tries, failure.retry_after)
-            if failure.unreached and time.monotonic() - started + delay > timeout:
+            now = time.monotonic()
+            # Would the next try, if it lasts as long as this one, end past the timeout?
+            if failure.unreached and now - started + delay + (now - tried) > timeout:
                 raise _error(what, url, failure, tries) from None
             LOG.warning("%s: %s; retry %d of %d in %.1f s", what, failure.reason, tries, retries,
                         delay)

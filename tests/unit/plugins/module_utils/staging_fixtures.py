@@ -218,7 +218,7 @@ def free_port():
 def big_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("big") / "big.bin"
     with open(path, "wb") as handle:
-        for _ in range(BIG // (1024 * 1024)):
+        for _megabyte in range(BIG // (1024 * 1024)):
             handle.write(os.urandom(1024 * 1024))
     return str(path)
 
