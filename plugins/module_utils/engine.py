@@ -273,9 +273,11 @@ class Engine:
             attempt = self._next_attempt(deployment, context)
             if attempt is None:
                 return True
-        site = context.site(attempt["site"])
-        driver = driver_for(site)
-        resources = self.store.list_resources(uuid)
+        driver = context.driver(attempt["site"])
+        # Read once per call; _submit and _observe keep these rows current as they write.
+        if context.resources is None:
+            context.resources = self.store.list_resources(uuid)
+        resources = context.resources
         try:
             limit = metadata.get("provider_timeout")
             if limit and now > _epoch(attempt["start"]) + limit:
@@ -287,24 +289,19 @@ class Engine:
             self._abandon(deployment, attempt, driver, context, str(exc))
             return True
         except DeploymentError as exc:
-            self.store.finish_attempt(attempt["id"], error=str(exc))
-            self._fail(self.store.get_deployment(uuid), str(exc))
+            self._fail(deployment, str(exc))
             return True
-        resources = self.store.list_resources(uuid)
         failed = [row for row in resources if row["state"] == NodeStates.ERROR]
         if failed:
             errors = [(row.get("metadata") or {}).get("error") or row["toscaNodeName"]
                       for row in failed]
-            self.store.finish_attempt(attempt["id"], error="; ".join(errors))
-            self._fail(self.store.get_deployment(uuid),
-                       "Error deploying: %s" % "; ".join(errors[:10])
-                       + (" (and %d more)" % (len(errors) - 10) if len(errors) > 10 else ""))
+            more = " (and %d more)" % (len(errors) - 10) if len(errors) > 10 else ""
+            self._fail(deployment, "Error deploying: %s%s" % ("; ".join(errors[:10]), more))
             return True
         if all(row["state"] == NodeStates.STARTED for row in resources):
             outputs = self._outputs(context, resources)
             self.store.finish_attempt(attempt["id"])
-            self._set_status(self.store.get_deployment(uuid), Status.CREATE_COMPLETE, None,
-                             outputs=outputs)
+            self._set_status(deployment, Status.CREATE_COMPLETE, None, outputs=outputs)
             self._notify(uuid)
             return True
         return progressed
@@ -362,16 +359,17 @@ class Engine:
                           "spec": spec})
         with self.store.transaction():
             for row in passive:
-                self.store.update_resource(row["uuid"], state=NodeStates.STARTED,
-                                           site=driver.name)
+                row.update(self.store.update_resource(row["uuid"], state=NodeStates.STARTED,
+                                                      site=driver.name))
         if not items:
             return bool(passive)
         physical = driver.submit(deployment["uuid"], items, context.secrets)
         by_key = {row["idempotency_key"]: row for row in resources}
         with self.store.transaction():
             for key, physical_id in physical.items():
-                self.store.update_resource(by_key[key]["uuid"], state=NodeStates.CREATED,
-                                           physicalId=physical_id, site=driver.name)
+                row = by_key[key]
+                row.update(self.store.update_resource(row["uuid"], state=NodeStates.CREATED,
+                                                      physicalId=physical_id, site=driver.name))
         return True
 
     def _observe(self, driver, deployment, resources):
@@ -389,8 +387,9 @@ class Engine:
                 if seen.error:
                     metadata["error"] = seen.error
                 if seen.state != row["state"] or metadata != row.get("metadata"):
-                    self.store.update_resource(row["uuid"], state=seen.state, metadata=metadata)
                     changed = changed or seen.state != row["state"]
+                    row.update(self.store.update_resource(row["uuid"], state=seen.state,
+                                                          metadata=metadata))
         return changed
 
     def _abandon(self, deployment, attempt, driver, context, error):
@@ -408,6 +407,7 @@ class Engine:
             for row in self.store.list_resources(uuid):
                 self.store.update_resource(row["uuid"], state=NodeStates.INITIAL,
                                            physicalId=None, site=None)
+        context.resources = None
         self.store.add_event(uuid, "provider_error", error, {"site": attempt["site"]})
 
     def _outputs(self, context, resources):
@@ -475,6 +475,14 @@ class _Context:
         self.plan = plan
         self.sites = sites
         self.secrets = {}
+        self.resources = None  # the deployment's resource rows, kept current during the call
+        self._drivers = {}
+
+    def driver(self, name):
+        """One driver per site per call, so that it may keep what it read (a journal offset)."""
+        if name not in self._drivers:
+            self._drivers[name] = driver_for(self.site(name))
+        return self._drivers[name]
 
     def site(self, name):
         for site in self.sites:

@@ -71,6 +71,7 @@ class LocalDriver(Driver):
         if not isinstance(slots, int) or isinstance(slots, bool) or slots < 1:
             raise SiteConfigError("site '%s': slots must be a positive whole number" % self.name)
         self.slots = slots
+        self._journals = {}  # deployment uuid -> JournalReader, for this call only
 
     # -- layout ---------------------------------------------------------------------------
     def directory(self, deployment_uuid):
@@ -138,7 +139,7 @@ class LocalDriver(Driver):
         directory = self.directory(deployment_uuid)
         if not os.path.isdir(directory) or self._agent_running(directory):
             return
-        state = local_agent.replay(os.path.join(directory, "journal.jsonl"))
+        state = self._state(deployment_uuid)
         for name in os.listdir(os.path.join(directory, "specs")) if os.path.isdir(
                 os.path.join(directory, "specs")) else ():
             with open(os.path.join(directory, "specs", name)) as handle:
@@ -148,9 +149,16 @@ class LocalDriver(Driver):
                 self._start_agent(directory, secrets)
                 return
 
+    def _state(self, deployment_uuid):
+        reader = self._journals.get(deployment_uuid)
+        if reader is None:
+            path = os.path.join(self.directory(deployment_uuid), "journal.jsonl")
+            reader = self._journals[deployment_uuid] = local_agent.JournalReader(path)
+        return reader.read()
+
     def poll(self, deployment_uuid, keys):
         directory = self.directory(deployment_uuid)
-        state = local_agent.replay(os.path.join(directory, "journal.jsonl"))
+        state = self._state(deployment_uuid)
         observed = {}
         for key in keys:
             job = state.get(key, {"status": local_agent.PENDING, "attempt": 0})

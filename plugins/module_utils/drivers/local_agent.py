@@ -17,6 +17,7 @@ keep a trivial job as cheap as xargs would make it.
 
 from __future__ import annotations
 
+import collections
 import fcntl
 import importlib.util
 import json
@@ -50,20 +51,36 @@ class Journal:
         self.handle.write(json.dumps(event, separators=(",", ":")) + "\n")
 
 
-def replay(path):
-    """key -> {status, attempt, pid, rc}: the state the journal describes."""
-    state = {}
-    try:
-        with open(path) as handle:
-            lines = handle.readlines()
-    except OSError:
-        return state
-    for line in lines:
+class JournalReader:
+    """The state the journal describes (key -> {status, attempt, pid, rc}), read incrementally:
+    each read() applies only the lines added since the last."""
+
+    def __init__(self, path):
+        self.path = path
+        self.offset = 0
+        self.state = {}
+
+    def read(self):
         try:
-            event = json.loads(line)
-        except ValueError:
-            continue  # a line cut short by a kill
-        job = state.setdefault(event.get("key"), {"status": PENDING, "attempt": 0})
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                data = handle.read()
+        except OSError:
+            return self.state
+        end = data.rfind(b"\n") + 1  # a line being written is left for the next read
+        self.offset += end
+        for line in data[:end].splitlines():
+            try:
+                self._apply(json.loads(line))
+            except ValueError:
+                continue  # a line cut short by a kill
+        return self.state
+
+    def _apply(self, event):
+        key = event.get("key")
+        if key is None:
+            return
+        job = self.state.setdefault(key, {"status": PENDING, "attempt": 0})
         kind = event.get("event")
         if kind == "started":
             job.update(status=RUNNING, attempt=event["attempt"], pid=event["pid"])
@@ -75,11 +92,17 @@ def replay(path):
             job.update(status=FAILED, rc=event.get("rc"), reason=event.get("reason"))
         elif kind == "lost":
             job.update(status=PENDING)
-    state.pop(None, None)
-    return state
+
+
+def replay(path):
+    """The whole journal's state."""
+    return JournalReader(path).read()
 
 
 class Agent:
+    """Schedules incrementally: a job enters its group's ready queue when its last parent
+    succeeds, so each loop costs what changed, not the number of jobs."""
+
     def __init__(self, directory, slots):
         self.dir = directory
         self.slots = max(1, slots)
@@ -92,6 +115,11 @@ class Agent:
         # child runs is reaped by subprocess itself, and the exit would be lost to us.
         self.processes = {}
         self.pidfds = {}    # pid -> pidfd (select on children exiting)
+        self.waiting = {}   # key -> parents not yet succeeded
+        self.children = {}  # key -> keys that wait for it
+        self.ready = {}     # group -> deque of keys ready to run
+        self.group_running = {}
+        self.unfinished = 0
         self.agent_file = os.path.abspath(__file__)
         self._recover_orphans()
 
@@ -107,12 +135,15 @@ class Agent:
                 job["attempt"] -= 1
                 self.journal.write(key=key, event="lost")
 
+    def status(self, key):
+        return self.state.get(key, {}).get("status", PENDING)
+
     def load_specs(self):
         try:
             names = sorted(os.listdir(os.path.join(self.dir, "specs")))
         except OSError:
             return False
-        new = False
+        new = []
         for name in names:
             if name in self.loaded or not name.endswith(".json"):
                 continue
@@ -120,37 +151,52 @@ class Agent:
                 for spec in json.load(handle):
                     if spec["key"] not in self.specs:
                         self.specs[spec["key"]] = spec
-                        self.state.setdefault(spec["key"], {"status": PENDING, "attempt": 0})
-                        new = True
+                        new.append(spec["key"])
             self.loaded.add(name)
-        return new
+        for key in new:
+            self._admit(key)
+        return bool(new)
 
-    def status(self, key):
-        return self.state.get(key, {}).get("status", PENDING)
+    def _admit(self, key):
+        job = self.state.setdefault(key, {"status": PENDING, "attempt": 0})
+        if job["status"] in (SUCCEEDED, FAILED):
+            return
+        self.unfinished += 1
+        waiting = set()
+        for parent in self.specs[key]["parents"]:
+            self.children.setdefault(parent, []).append(key)
+            if self.status(parent) != SUCCEEDED:
+                waiting.add(parent)
+        self.waiting[key] = waiting
+        if any(self.status(parent) == FAILED for parent in waiting):
+            self._finish(key, FAILED, None, "parent job failed")
+        elif not waiting:
+            self._enqueue(key)
 
-    def ready(self):
-        """Pending jobs whose parents all succeeded, within each group's limit; fails the jobs
-        whose parent failed."""
-        per_group = {}
-        for key in self.running.values():
-            group = self.specs[key]["group"]
-            per_group[group] = per_group.get(group, 0) + 1
-        ready = []
-        for key, spec in self.specs.items():
-            if self.status(key) != PENDING:
+    def _enqueue(self, key):
+        group = self.specs[key]["group"]
+        self.ready.setdefault(group, collections.deque()).append(key)
+
+    def _parent_settled(self, key, parent):
+        if self.status(key) != PENDING or key not in self.waiting:
+            return
+        if self.status(parent) == FAILED:
+            self._finish(key, FAILED, None, "parent job failed")
+        elif self.status(parent) == SUCCEEDED and parent in self.waiting[key]:
+            self.waiting[key].discard(parent)
+            if not self.waiting[key]:
+                self._enqueue(key)
+
+    def next_ready(self):
+        """A ready job whose group is under its limit, or None."""
+        for group, queue in self.ready.items():
+            if not queue:
                 continue
-            parents = [self.status(parent) for parent in spec["parents"]]
-            if FAILED in parents:
-                self._finish(key, FAILED, None, "parent job failed")
+            limit = self.specs[queue[0]].get("group_limit")
+            if limit and self.group_running.get(group, 0) >= limit:
                 continue
-            if any(status != SUCCEEDED for status in parents):
-                continue
-            limit = spec.get("group_limit")
-            if limit and per_group.get(spec["group"], 0) >= limit:
-                continue
-            per_group[spec["group"]] = per_group.get(spec["group"], 0) + 1
-            ready.append(key)
-        return ready
+            return queue.popleft()
+        return None
 
     def launch(self, key):
         spec = self.specs[key]
@@ -175,6 +221,7 @@ class Agent:
                    started=time.time())
         self.running[process.pid] = key
         self.processes[process.pid] = process
+        self.group_running[spec["group"]] = self.group_running.get(spec["group"], 0) + 1
         try:
             self.pidfds[process.pid] = os.pidfd_open(process.pid)
         except (AttributeError, OSError):
@@ -184,6 +231,9 @@ class Agent:
     def _finish(self, key, status, rc, reason=None):
         self.state[key].update(status=status, rc=rc)
         self.journal.write(key=key, event=status, rc=rc, reason=reason)
+        self.unfinished -= 1
+        for child in self.children.get(key, ()):
+            self._parent_settled(child, key)
 
     def reap(self, pid, wait_status):
         key = self.running.pop(pid)
@@ -192,12 +242,15 @@ class Agent:
             os.close(fd)
         rc = os.waitstatus_to_exitcode(wait_status)
         self.processes.pop(pid).returncode = rc
+        group = self.specs[key]["group"]
+        self.group_running[group] -= 1
         job = self.state[key]
         if rc == 0:
             self._finish(key, SUCCEEDED, 0)
         elif job["attempt"] <= self.specs[key]["retries"]:
             job.update(status=PENDING, rc=rc)
             self.journal.write(key=key, event="retry", rc=rc, attempt=job["attempt"])
+            self._enqueue(key)
         else:
             self._finish(key, FAILED, rc, "exit code %d after %d attempts" % (rc, job["attempt"]))
 
@@ -247,20 +300,20 @@ class Agent:
                 self.cancel()
             new = self.load_specs()
             launched = False
-            for key in self.ready():
-                if len(self.running) >= self.slots:
+            while len(self.running) < self.slots:
+                key = self.next_ready()
+                if key is None:
                     break
                 self.launch(key)
                 launched = True
             self.kill_timed_out()
-            unfinished = any(job["status"] in (PENDING, RUNNING) for job in self.state.values())
-            if not self.running and not unfinished and not new:
+            if not self.running and not self.unfinished and not new:
                 idle_since = idle_since or time.time()
                 if time.time() - idle_since > IDLE_EXIT:
                     return
             else:
                 idle_since = None
-            self.wait_children(block=not launched)
+            self.wait_children(block=not launched or len(self.running) >= self.slots)
 
 
 def _load_staging():
