@@ -37,6 +37,7 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.store.enums impo
     NodeStates,
     Status,
     Task,
+    resource_state_after,
 )
 from ansible_collections.paas.orchestrator.plugins.module_utils.store.errors import ConflictError
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca import kinds
@@ -443,8 +444,10 @@ class Engine:
             self._update(deployment, status=status, statusReason=reason, task=Task.NONE,
                          **fields)
             for row in self.store.list_resources(deployment["uuid"]):
-                state = _resource_state(status, row["state"])
-                if state != row["state"]:
+                state = resource_state_after(status, row["state"])
+                if state is None:
+                    self.store.delete_resource(row["uuid"])
+                elif state != row["state"]:
                     self.store.update_resource(row["uuid"], state=state)
 
     def _fail(self, deployment, reason):
@@ -492,18 +495,6 @@ class _Context:
 
     def candidates(self, limit):
         return self.sites[:limit] if limit else self.sites
-
-
-def _resource_state(status, state):
-    if status == Status.CREATE_COMPLETE or status == Status.UPDATE_COMPLETE:
-        return NodeStates.STARTED
-    if status == Status.DELETE_IN_PROGRESS:
-        return NodeStates.DELETING
-    if status in (Status.CREATE_FAILED, Status.DELETE_FAILED, Status.UNKNOWN):
-        return NodeStates.ERROR
-    if status == Status.UPDATE_FAILED and state != NodeStates.STARTED:
-        return NodeStates.ERROR
-    return state
 
 
 def _dependants(plan, resource):
