@@ -35,6 +35,9 @@ S3_PART_SIZE = 8 * 1024 * 1024
 S3_CONCURRENCY = 4
 
 LOG = logging.getLogger(__name__)
+# A library's logger: without this, a process that configured no logging would get the retry
+# warnings on stderr through logging.lastResort.
+LOG.addHandler(logging.NullHandler())
 
 
 class StagingError(Exception):
