@@ -339,8 +339,9 @@ def _causes(exc):
     return seen
 
 
-def _connection_failure(exc, connecting):
-    """A _Failure for a socket-level error; ``connecting``: no reply had started."""
+def _connection_failure(exc, connect_errors):
+    """A _Failure for a socket-level error; ``connect_errors``: the types that mean no
+    connection was made (as opposed to one broken later)."""
     causes = _causes(exc)
 
     def has(*types):
@@ -350,16 +351,16 @@ def _connection_failure(exc, connecting):
         return _Failure("connection refused", transient=True, unreached=True)
     if has(socket.gaierror):
         return _Failure("host name not resolved", transient=True, unreached=True)
-    if has(socket.timeout):
-        return _Failure("timed out" if connecting else "timed out during the transfer",
-                        transient=True)
-    if connecting:
+    if has(*connect_errors):
         return _Failure("cannot connect", transient=True, unreached=True)
+    if has(socket.timeout):
+        return _Failure("timed out during the transfer", transient=True)
     return _Failure("connection broken during the transfer", transient=True)
 
 
-def _requests_failure(exc, connecting=True):
+def _requests_failure(exc):
     import requests
+    from urllib3.exceptions import NewConnectionError
 
     if isinstance(exc, requests.exceptions.SSLError):
         return _Failure("TLS error (certificate not trusted, or handshake failed)")
@@ -368,7 +369,7 @@ def _requests_failure(exc, connecting=True):
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return _Failure("timed out waiting for the server", transient=True)
     if isinstance(exc, requests.exceptions.ConnectionError):
-        return _connection_failure(exc, connecting)
+        return _connection_failure(exc, (NewConnectionError,))
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
         return _Failure("connection broken during the transfer", transient=True)
     if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.InvalidHeader)):
@@ -403,7 +404,7 @@ def _download(url, handle, timeout, not_found=None, **kwargs):
         try:
             return _copy(response.iter_content(CHUNK), handle)
         except requests.exceptions.RequestException as exc:
-            raise _requests_failure(exc, connecting=False) from None
+            raise _requests_failure(exc) from None
 
 
 def _upload(url, src, timeout, not_found=None, headers=None, **kwargs):
@@ -501,7 +502,7 @@ _S3_TRANSIENT = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeou
                  "InternalError", "ServiceUnavailable"}
 
 
-def _botocore_failure(exc, connecting=True):
+def _botocore_failure(exc):
     from botocore import exceptions as bce
 
     if isinstance(exc, bce.ClientError):
@@ -519,11 +520,9 @@ def _botocore_failure(exc, connecting=True):
         return _Failure("connection timed out", transient=True, unreached=True)
     if isinstance(exc, bce.ReadTimeoutError):
         return _Failure("timed out waiting for the server", transient=True)
-    if isinstance(exc, (bce.EndpointConnectionError, bce.ProxyConnectionError)):
-        return _connection_failure(exc, connecting=True)
     if isinstance(exc, (bce.ConnectionError, bce.HTTPClientError, bce.IncompleteReadError,
                         bce.ResponseStreamingError)):
-        return _connection_failure(exc, connecting=connecting)
+        return _connection_failure(exc, (bce.EndpointConnectionError, bce.ProxyConnectionError))
     if isinstance(exc, bce.ParamValidationError):
         return _Failure("invalid bucket or key name")
     return _Failure("S3 client error (%s)" % type(exc).__name__)
@@ -577,7 +576,7 @@ class _S3:
         try:
             return _copy(body.iter_chunks(CHUNK), handle)
         except (BotoCoreError, ClientError) as exc:
-            raise _botocore_failure(exc, connecting=False) from None
+            raise _botocore_failure(exc) from None
         finally:
             body.close()
 

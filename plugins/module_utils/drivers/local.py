@@ -67,7 +67,9 @@ class LocalDriver(Driver):
     def __init__(self, site):
         super().__init__(site)
         self.workdir = os.path.abspath(os.path.expanduser(site.get("workdir") or default_workdir()))
-        slots = site.get("slots") or os.cpu_count() or 1
+        slots = site.get("slots")
+        if slots is None:
+            slots = os.cpu_count() or 1
         if not isinstance(slots, int) or isinstance(slots, bool) or slots < 1:
             raise SiteConfigError("site '%s': slots must be a positive whole number" % self.name)
         self.slots = slots

@@ -91,6 +91,16 @@ node_types:
           through inputs: they are used by the job runner and never written anywhere.
         entry_schema:
           type: map
+    attributes:
+      job_dir:
+        type: string
+        description: The job's working directory on the site.
+      attempts:
+        type: integer
+        description: How many times the job was started.
+      exit_code:
+        type: integer
+        description: The exit code of its last attempt.
     capabilities:
       parent_job:
         type: tosca.capabilities.paas.Job
