@@ -98,6 +98,11 @@ class _StoreHandler(http.server.BaseHTTPRequestHandler):
         local = self._local()
         os.makedirs(os.path.dirname(local), exist_ok=True)
         left = int(self.headers["Content-Length"])
+        if urlsplit(self.path).path in self.server.cut:
+            # Half the body is read, then the connection drops with no reply.
+            self.rfile.read(left // 2)
+            self.close_connection = True
+            return
         with open(local + ".upload", "wb") as handle:
             while left > 0:
                 chunk = self.rfile.read(min(left, 65536))
@@ -120,7 +125,7 @@ class StoreServer(http.server.ThreadingHTTPServer):
         self.scheme = "http"
         self.seen = []            # (method, path) of every request
         self.faults = {}          # path -> {"status": 503, "times": 2, "headers": {...}}
-        self.cut = set()          # paths whose GET body stops halfway
+        self.cut = set()          # paths whose GET or PUT body stops halfway
         self.delay = 0            # seconds before any answer
         self.authorization = None  # the Authorization header required, if any
 

@@ -279,6 +279,15 @@ def test_partial_download_leaves_no_file(tmp_path, http_store, big_file):
     assert stage_in(http_store.url("big"), str(dest)) == BIG
 
 
+def test_broken_upload_is_retried(http_store, big_file):
+    http_store.cut.add("/big")
+    with pytest.raises(StagingError, match="connection broken during the transfer") as excinfo:
+        stage_out(big_file, http_store.url("big"), retries=1)
+    assert excinfo.value.transient and excinfo.value.attempts == 2
+    assert http_store.seen == [("PUT", "/big")] * 2
+    assert not os.path.exists(os.path.join(http_store.root, "big"))
+
+
 def test_slow_server_times_out(tmp_path, http_store):
     (tmp_path / "served" / "f").write_bytes(b"data")
     http_store.delay = 3
