@@ -9,10 +9,10 @@ ARGS ?=
 
 # `test` lists its steps as prerequisites; keep them in order even under make -j.
 .NOTPARALLEL:
-.PHONY: help setup sanity units integration test demo bench
+.PHONY: help setup services sanity units integration test demo bench
 
 help:
-	@echo "targets: setup sanity units integration test demo bench  (ARGS=... is passed to ansible-test)"
+	@echo "targets: setup services sanity units integration test demo bench  (ARGS=... is passed to ansible-test)"
 
 setup:
 	@tests/tooling/setup.sh
@@ -20,24 +20,20 @@ setup:
 sanity: setup
 	$(ANSIBLE_TEST) sanity --python $(PY) --color no $(ARGS)
 
-# ansible-test exits 1 ("Cannot run unit tests without tests/unit/") when the directory
-# holds no files yet; treat that as "nothing to run" instead of a failure.
+# Real backends the tests use (PostgreSQL, Swift with its S3 API): installed and started if
+# they are not running, and recorded in ~/.paas-orchestrator-test/services.json for the tests
+# (ansible-test passes no environment variables through).
+services:
+	@tests/tooling/services.sh start all
+
 # --requirements installs ansible-test's unit deps (mock, ...) into .venv, which already
 # has requirements.txt, so tests can import tosca-parser & co.
-units: setup
-	@if [ -z "$$(find tests/unit -type f -name '*.py' 2>/dev/null | head -n1)" ]; then \
-		echo "units: no Python files under tests/unit/ yet, nothing to run"; \
-	else \
-		set -x; $(ANSIBLE_TEST) units --python $(PY) --color no --requirements $(ARGS); \
-	fi
+units: setup services
+	$(ANSIBLE_TEST) units --python $(PY) --color no --requirements $(ARGS)
 
-# Runs locally against the controller (no Docker engine here); same "no targets" rule as units.
-integration: setup
-	@if [ -z "$$(find tests/integration/targets -type f 2>/dev/null | head -n1)" ]; then \
-		echo "integration: no targets under tests/integration/targets/ yet, nothing to run"; \
-	else \
-		set -x; $(ANSIBLE_TEST) integration --python $(PY) --color no --requirements $(ARGS); \
-	fi
+# Runs locally against the controller (no Docker engine here).
+integration: setup services
+	$(ANSIBLE_TEST) integration --python $(PY) --color no --requirements $(ARGS)
 
 test: setup sanity units integration
 

@@ -12,7 +12,7 @@
 # shellcheck disable=SC2317  # the service functions are called as "$action_$name"
 set -euo pipefail
 
-SERVICES="postgres"
+SERVICES="postgres swift"
 state_dir=$HOME/.paas-orchestrator-test
 services_json=$state_dir/services.json
 
@@ -110,6 +110,12 @@ stop_postgres() {
 }
 
 # --- dispatcher ------------------------------------------------------------------------------
+
+# Swift SAIO with its S3 API: swift.sh does the work and records itself.
+swift_sh() { "$(dirname "${BASH_SOURCE[0]}")/swift.sh" "$@"; }
+status_swift() { swift_sh status; }
+start_swift() { swift_sh start; }
+stop_swift() { swift_sh stop; }
 
 usage() {
     echo "usage: $0 start|stop|status $(echo "$SERVICES" | tr ' ' '|')|all" >&2
