@@ -28,6 +28,8 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.engine import (
 from ansible_collections.paas.orchestrator.plugins.module_utils.store import open_store
 from ansible_collections.paas.orchestrator.tests.unit.plugins.module_utils.drivers.\
     test_local_agent import alive
+from ansible_collections.paas.orchestrator.tests.unit.plugins.module_utils.staging_fixtures \
+    import bucket, free_port, http_store, s3_credentials, swift_admin, swift_service  # noqa: F401
 
 BUNDLED = os.path.join(os.path.dirname(os.path.realpath(__file__)), *[os.pardir] * 4,
                        "playbooks", "tosca", "sweep_jobs.yaml")
@@ -308,3 +310,66 @@ def test_callback_gets_the_deployment_when_created_and_completed(store, site):
         server.server_close()
     statuses = [body["status"] for body in _Callbacks.received]
     assert statuses == ["CREATE_IN_PROGRESS", "CREATE_COMPLETE"]
+
+
+STAGED = """tosca_definitions_version: tosca_simple_yaml_1_0
+topology_template:
+  inputs:
+    input_url: {type: string}
+    output_url: {type: string}
+    s3_endpoint: {type: string}
+    s3_access_key: {type: string}
+    s3_secret_key: {type: string}
+  node_templates:
+    count:
+      type: tosca.nodes.paas.Job
+      properties:
+        command: wc -l < data/words.txt > count.txt
+        input_files: [{url: {get_input: input_url}, path: data/words.txt}]
+        output_files: [{url: {get_input: output_url}, path: count.txt}]
+        credentials:
+          "s3://":
+            endpoint_url: {get_input: s3_endpoint}
+            access_key: {get_input: s3_access_key}
+            secret_key: {get_input: s3_secret_key}
+"""
+
+
+def test_staging_from_http_to_s3_on_swift(store, site, tmp_path, http_store, bucket,
+                                          s3_credentials):
+    import boto3
+
+    (tmp_path / "served" / "words.txt").write_text("a\nb\nc\n")
+    parameters = {
+        "input_url": http_store.url("words.txt"),
+        "output_url": "s3://%s/results/count.txt" % bucket,
+        "s3_endpoint": s3_credentials["endpoint_url"],
+        "s3_access_key": s3_credentials["access_key"],
+        "s3_secret_key": s3_credentials["secret_key"],
+    }
+    deployment = Engine(store).present(request(STAGED, site, parameters=parameters))["deployment"]
+    assert deployment["status"] == "CREATE_COMPLETE", deployment.get("statusReason")
+    client = boto3.client("s3", endpoint_url=s3_credentials["endpoint_url"],
+                          aws_access_key_id=s3_credentials["access_key"],
+                          aws_secret_access_key=s3_credentials["secret_key"],
+                          region_name="us-east-1")
+    body = client.get_object(Bucket=bucket, Key="results/count.txt")["Body"].read()
+    assert body.strip() == b"3"
+    secret = s3_credentials["secret_key"].encode()
+    assert "s3_secret_key" not in store.get_deployment(deployment["uuid"])["parameters"]
+    for path in glob.glob(str(tmp_path / "**" / "*"), recursive=True):
+        if os.path.isfile(path) and not path.endswith("words.txt"):
+            with open(path, "rb") as handle:
+                assert secret not in handle.read(), path
+
+
+def test_unreachable_staging_url_fails_the_job_and_names_it(store, site, free_port):
+    parameters = {"input_url": "http://127.0.0.1:%d/words.txt" % free_port,
+                  "output_url": "file:///dev/null", "s3_endpoint": "http://127.0.0.1:1",
+                  "s3_access_key": "a", "s3_secret_key": "b"}
+    deployment = Engine(store).present(request(STAGED, site, parameters=parameters))["deployment"]
+    assert deployment["status"] == "CREATE_FAILED"
+    assert "count#0" in deployment["statusReason"]
+    stderr = os.path.join(site["workdir"], deployment["uuid"], "jobs", "count", "0", "stderr")
+    with open(stderr) as handle:
+        assert "staging in failed" in handle.read()
