@@ -59,6 +59,13 @@ def _write_atomic(path, data):
     os.replace(tmp, path)
 
 
+def _source(module):
+    """A module's source, through its loader: inside an AnsiballZ zip there is no file to copy
+    (and Ansible's collection loader answers in bytes where others answer in text)."""
+    source = module.__loader__.get_source(module.__name__)
+    return source.encode("utf-8") if isinstance(source, str) else source
+
+
 class LocalDriver(Driver):
     site_type = "local"
     supported_kinds = (kinds.JOB,)
@@ -81,9 +88,7 @@ class LocalDriver(Driver):
 
     def _agent_program(self):
         """The agent and staging sources, copied once per content version."""
-        # through the loader: inside an AnsiballZ zip there is no file to copy
-        sources = {name: module.__loader__.get_source(module.__name__).encode("utf-8")
-                   for name, module in (("agent.py", local_agent), ("staging.py", staging))}
+        sources = {"agent.py": _source(local_agent), "staging.py": _source(staging)}
         digest = hashlib.sha256(b"".join(sources[name] for name in sorted(sources))).hexdigest()
         target = os.path.join(self.workdir, ".agent-" + digest[:16])
         if not os.path.isdir(target):
