@@ -12,7 +12,7 @@ options:
   sites:
     description:
       - The candidate sites, best first. The deployment goes to the first site that can run it;
-        when that site fails (a provider error: unreachable, out of quota, timed out) it moves to
+        when that site fails (a provider error such as unreachable, out of quota, timed out) it moves to
         the next one, up to O(max_providers_retry) sites. A job that fails for good fails the
         deployment without moving on, as in INDIGO.
       - Each site is a mapping with C(name) (unique) and C(type) (V(local) today; V(openstack),
@@ -26,8 +26,8 @@ options:
     elements: dict
   max_providers_retry:
     description:
-      - How many of the O(sites) may be tried, at most (INDIGO's C(maxProvidersRetry)). Default:
-        all.
+      - How many of the O(sites) may be tried, at most (INDIGO's C(maxProvidersRetry)).
+        By default, all of them.
     type: int
   keep_last_attempt:
     description:

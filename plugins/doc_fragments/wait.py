@@ -18,9 +18,9 @@ options:
     default: true
   timeout:
     description:
-      - Seconds the deployment may take in all, counted from its creation, across calls (INDIGO's
+      - "Seconds the deployment may take in all, counted from its creation, across calls (INDIGO's
         C(timeoutMins)). Past it the deployment is V(CREATE_FAILED) with
-        C(Timeout: Maximum execution time exceeded.).
+        C(Timeout: Maximum execution time exceeded.)."
       - With O(state=absent), how long to wait for the deletion.
     type: int
     default: 3600

@@ -117,6 +117,9 @@ class Engine:
         current = self.store.get_deployment(request.uuid)
         planned = [resource.to_dict() for resource in plan.resources]
         if current is None:
+            if request.name is None:
+                # uuids are ours to give: a new deployment is made by name
+                raise EngineError("The deployment %s doesn't exist" % request.uuid)
             self._check_some_site_fits(sites, plan)
             if check_mode:
                 return {"changed": True, "deployment": None, "planned": planned}

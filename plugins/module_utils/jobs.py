@@ -30,14 +30,14 @@ def megabytes(size):
         return None
     if isinstance(size, (int, float)):
         return int(size)
-    number, _, unit = str(size).strip().partition(" ")
+    number, _space, unit = str(size).strip().partition(" ")
     return int(float(number) * _UNITS[unit.strip().upper() or "MB"] / 1000 ** 2)
 
 
 def seconds(duration):
     if duration is None or isinstance(duration, (int, float)):
         return duration
-    number, _, unit = str(duration).strip().partition(" ")
+    number, _space, unit = str(duration).strip().partition(" ")
     return float(number) * _SECONDS[unit.strip() or "s"]
 
 
@@ -92,8 +92,8 @@ def job_spec(plan, resource):
         "index": resource.index,
         "command": command,
         "env": env,
-        "inputs": _uri_files(node, props.get("uris")) + _staged(node, "input_files",
-                                                                 props.get("input_files")),
+        "inputs": (_uri_files(node, props.get("uris"))
+                   + _staged(node, "input_files", props.get("input_files"))),
         "outputs": _staged(node, "output_files", props.get("output_files")),
         "retries": int(props.get("retries") or 0),
         # parents are the job instances it waits for, not its host runtime
@@ -113,5 +113,5 @@ def job_spec(plan, resource):
 
 
 def job_dir(deployment_dir, key):
-    node, _, index = key.rpartition("#")
+    node, _hash, index = key.rpartition("#")
     return os.path.join(deployment_dir, "jobs", node, index)

@@ -19,7 +19,7 @@ description:
   - Statuses (C(CREATE_IN_PROGRESS), C(CREATE_COMPLETE), C(CREATE_FAILED), ...), resource states
     and field names are INDIGO's.
   - Job templates (C(tosca.nodes.paas.Job), INDIGO Chronos jobs) run on V(local) sites as
-    processes of this host, detached from Ansible: dependencies (C(parent_job)), retries,
+    processes of this host, detached from Ansible, with dependencies (C(parent_job)), retries,
     parameter sweeps (C(tosca.policies.paas.ParameterSweep)) and data staged in and out. The
     container image of a Chronos job is recorded, but the local site runs its command natively.
 author:
@@ -33,7 +33,8 @@ options:
     type: str
   uuid:
     description:
-      - The deployment's uuid (as INDIGO shows it).
+      - The uuid of an existing deployment (as INDIGO shows it). A new deployment is created
+        by O(name); with O(state=present) an unknown uuid is an error.
     type: str
   state:
     description:

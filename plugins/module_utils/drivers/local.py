@@ -174,8 +174,8 @@ class LocalDriver(Driver):
                           "state": job["status"]}
             error = None
             if job["status"] == local_agent.FAILED:
-                error = "job %s failed: %s" % (key, job.get("reason") or "exit code %s"
-                                                % job.get("rc"))
+                reason = job.get("reason") or "exit code %s" % job.get("rc")
+                error = "job %s failed: %s" % (key, reason)
             observed[key] = Observed(_STATES[job["status"]], attributes, error)
         return observed
 

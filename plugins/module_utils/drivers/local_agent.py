@@ -37,7 +37,7 @@ PENDING, RUNNING, SUCCEEDED, FAILED = "pending", "running", "succeeded", "failed
 
 
 def job_dir(deployment_dir, key):
-    node, _, index = key.rpartition("#")
+    node, _hash, index = key.rpartition("#")
     return os.path.join(deployment_dir, "jobs", node, index)
 
 
@@ -375,4 +375,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    raise SystemExit(main(sys.argv[1:]))

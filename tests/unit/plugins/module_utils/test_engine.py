@@ -28,8 +28,6 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.engine import (
 from ansible_collections.paas.orchestrator.plugins.module_utils.store import open_store
 from ansible_collections.paas.orchestrator.tests.unit.plugins.module_utils.drivers.\
     test_local_agent import alive
-from ansible_collections.paas.orchestrator.tests.unit.plugins.module_utils.staging_fixtures \
-    import bucket, free_port, http_store, s3_credentials, swift_admin, swift_service  # noqa: F401
 
 BUNDLED = os.path.join(os.path.dirname(os.path.realpath(__file__)), *[os.pardir] * 4,
                        "playbooks", "tosca", "sweep_jobs.yaml")

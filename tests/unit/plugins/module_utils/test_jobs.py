@@ -63,8 +63,8 @@ def test_staged_paths_stay_in_the_job_directory():
 def test_indigo_chronos_jobs():
     path = os.path.join(ROOT, "templates/orchestrator/src/test/resources/tosca/chronos_2_jobs.yaml")
     plan = planning.build(load(path, {}, mirror=corpus.mirror(ROOT), cache_dir=""))
-    first, _ = jobs.job_spec(plan, plan.by_key["chronos_job#0"])
-    second, _ = jobs.job_spec(plan, plan.by_key["chronos_job_upload#0"])
+    first, _credentials = jobs.job_spec(plan, plan.by_key["chronos_job#0"])
+    second, _credentials = jobs.job_spec(plan, plan.by_key["chronos_job_upload#0"])
     assert first["command"] == "/bin/bash run.sh"
     assert first["retries"] == 3
     assert first["cpus"] == 1.0 and first["mem_mb"] == 1024  # from its Docker runtime

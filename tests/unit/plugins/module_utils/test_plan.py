@@ -51,8 +51,8 @@ def test_cartesian_product_with_inclusive_ranges():
 
 
 def test_range_with_step_and_max_parallel():
-    plan = build(sweep("{A: {start: 10, stop: 0, step: -5}}", max_parallel="          "
-                                                                          "max_parallel: 2\n"))
+    limit = "          max_parallel: 2\n"
+    plan = build(sweep("{A: {start: 10, stop: 0, step: -5}}", max_parallel=limit))
     assert [r.parameters["A"] for r in plan.of_node("work")] == [10, 5, 0]
     assert {r.group_limit for r in plan.of_node("work")} == {2}
 

@@ -22,20 +22,10 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.staging import (
     stage_in,
     stage_out,
 )
-# pylint: disable=unused-import,redefined-outer-name
 from ansible_collections.paas.orchestrator.tests.unit.plugins.module_utils.staging_fixtures import (
     BIG,
     StoreServer,
-    big_file,
-    bucket,
-    free_port,
-    http_store,
-    https_store,
     load_swift_service,
-    s3_credentials,
-    swift_admin,
-    swift_credentials,
-    swift_service,
 )
 
 SECRET = "Zq8-distinctive-SECRET-7Kp"

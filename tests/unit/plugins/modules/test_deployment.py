@@ -74,8 +74,12 @@ def test_failed_deployment_fails_the_task(capsys, common):
     ({"template": TEMPLATE, "sites": [{"name": "a", "type": "local"}]}, "one of the following"),
     ({"name": "x", "template": TEMPLATE, "sites": [{"name": "a", "type": "local"}],
       "store": "mysql://nowhere/db"}, "mysql"),
+    ({"uuid": "0a8d5a28-3a0e-5d4a-9c1f-6c1ad3b9a5a1", "template": TEMPLATE,
+      "sites": [{"name": "a", "type": "local"}]},
+     "The deployment 0a8d5a28-3a0e-5d4a-9c1f-6c1ad3b9a5a1 doesn't exist"),
 ])
-def test_bad_arguments(capsys, args, words):
+def test_bad_arguments(capsys, tmp_path, args, words):
+    args.setdefault("store", str(tmp_path / "store.db"))
     code, result = run(deployment, capsys, import_cache="", **args)
     assert code == 1 and words in result["msg"]
 
