@@ -5,5 +5,8 @@
 
 from __future__ import annotations
 
-pytest_plugins = ["ansible_collections.paas.orchestrator.tests.unit.plugins.module_utils."
-                  "staging_fixtures"]
+pytest_plugins = [
+    "ansible_collections.paas.orchestrator.tests.unit.plugins.module_utils.staging_fixtures",
+    "ansible_collections.paas.orchestrator.tests.unit.plugins.module_utils.store."
+    "postgres_fixtures",
+]

@@ -102,6 +102,20 @@ def test_bundled_sweep_completes_with_a_retry_and_stages_out(store, site, tmp_pa
     assert again["deployment"]["status"] == "CREATE_COMPLETE"
 
 
+def test_a_sweep_recorded_in_postgresql(postgres_schema_url, site, tmp_path):
+    out = tmp_path / "summary.txt"
+    with open_store(postgres_schema_url) as pg_store:
+        engine = Engine(pg_store)
+        req = request(BUNDLED, site, parameters={"results_url": "file://%s" % out})
+        deployment = engine.present(req)["deployment"]
+        assert deployment["status"] == "CREATE_COMPLETE", deployment.get("statusReason")
+        assert len(pg_store.list_resources(req.uuid)) == 21
+        assert engine.present(req)["changed"] is False
+        engine.absent(req.uuid)
+        assert pg_store.list_deployments() == []
+    assert len(out.read_text().splitlines()) == 20
+
+
 def test_check_mode_records_nothing(store, site, tmp_path):
     result = Engine(store).present(request(BUNDLED, site), check_mode=True)
     assert result["changed"] is True and result["deployment"] is None

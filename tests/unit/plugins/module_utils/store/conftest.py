@@ -6,48 +6,9 @@ schema (of the server that tests/tooling/services.sh started) for each test."""
 
 from __future__ import annotations
 
-import json
-import os
-import uuid
-
 import pytest
 
 from ansible_collections.paas.orchestrator.plugins.module_utils.store import open_store
-
-SERVICES_FILE = os.path.join(os.path.expanduser("~"), ".paas-orchestrator-test", "services.json")
-HINT = "run tests/tooling/services.sh start postgres"
-
-
-@pytest.fixture(scope="session")
-def postgres_url():
-    """The test server's URL; a missing server fails the PostgreSQL tests, never skips them."""
-    try:
-        with open(SERVICES_FILE) as handle:
-            url = json.load(handle)["postgres"]["url"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        pytest.fail("No PostgreSQL test service recorded in %s (%s): %s"
-                    % (SERVICES_FILE, exc, HINT), pytrace=False)
-    try:
-        import psycopg
-
-        psycopg.connect(url, connect_timeout=5).close()
-    except Exception as exc:  # ImportError or any connection error: same remedy
-        pytest.fail("PostgreSQL test service unusable (%s: %s): %s"
-                    % (type(exc).__name__, " ".join(str(exc).split()), HINT), pytrace=False)
-    return url
-
-
-@pytest.fixture
-def postgres_schema_url(postgres_url):
-    """A URL whose search_path is a new, empty schema, dropped after the test."""
-    import psycopg
-
-    schema = "test_" + uuid.uuid4().hex
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute("CREATE SCHEMA %s" % schema)
-    yield postgres_url + "?options=-csearch_path%%3D%s" % schema
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA %s CASCADE" % schema)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
