@@ -109,6 +109,9 @@ class Engine:
         """Create (or resume) the deployment; returns {changed, deployment, planned}."""
         topology = load(request.template, request.parameters, **request.tosca_options)
         plan = planning.build(topology)
+        # job specs now: a bad staging URL or path is refused before anything is written
+        specs = {resource.key: jobs.job_spec(plan, resource)
+                 for resource in plan.resources if resource.kind == kinds.JOB}
         sites = validate_sites(request.sites)
         for site in sites:
             driver_for(site)  # a bad site definition fails here, before anything is written
@@ -131,7 +134,7 @@ class Engine:
                 return {"changed": False, "deployment": self.describe(request.uuid),
                         "planned": planned}
             changed = False
-        context = _Context(request, topology, plan, sites)
+        context = _Context(topology, plan, sites, specs)
         changed = self._drive(request.uuid, context, request.wait) or changed
         return {"changed": changed, "deployment": self.describe(request.uuid), "planned": planned}
 
@@ -357,7 +360,7 @@ class Engine:
                 continue
             spec = None
             if planned.kind == kinds.JOB:
-                spec, credentials = jobs.job_spec(context.plan, planned)
+                spec, credentials = context.specs[planned.key]
                 context.secrets.update(credentials)
             items.append({"key": planned.key, "node": planned.node, "kind": planned.kind,
                           "spec": spec})
@@ -372,8 +375,13 @@ class Engine:
         with self.store.transaction():
             for key, physical_id in physical.items():
                 row = by_key[key]
+                metadata = row.get("metadata") or {}
+                image = (context.specs.get(key) or ({}, {}))[0].get("image")
+                if image:  # recorded for the user; the local site runs jobs natively
+                    metadata = dict(metadata, image=image)
                 row.update(self.store.update_resource(row["uuid"], state=NodeStates.CREATED,
-                                                      physicalId=physical_id, site=driver.name))
+                                                      physicalId=physical_id, site=driver.name,
+                                                      metadata=metadata))
         return True
 
     def _observe(self, driver, deployment, resources):
@@ -476,10 +484,11 @@ class _Context:
     """What one call knows and the store does not: the topology, the plan, the full site
     definitions and the secrets."""
 
-    def __init__(self, request, topology, plan, sites):
+    def __init__(self, topology, plan, sites, specs):
         self.topology = topology
         self.plan = plan
         self.sites = sites
+        self.specs = specs  # key -> (job spec, credentials)
         self.secrets = {}
         self.resources = None  # the deployment's resource rows, kept current during the call
         self._drivers = {}

@@ -15,6 +15,7 @@ import os
 import posixpath
 from urllib.parse import urlsplit
 
+from ansible_collections.paas.orchestrator.plugins.module_utils import staging
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca import kinds
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.errors import ToscaError
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.functions import is_deferred
@@ -41,11 +42,20 @@ def seconds(duration):
     return float(number) * _SECONDS[unit.strip() or "s"]
 
 
+def _check_url(node, name, url):
+    """Refuse at plan time what staging would refuse at run time, before anything is created."""
+    if staging.scheme_of(url) not in staging.SCHEMES:
+        raise ToscaError("%s URL '%s' of job '%s' is not supported; use %s URLs"
+                         % (name, staging.redact(url), node.name, ", ".join(staging.SCHEMES)),
+                         node=node.name, prop=name)
+
+
 def _staged(node, name, entries):
     files = []
     for entry in entries or []:
         if not isinstance(entry, dict) or not entry.get("url") or not entry.get("path"):
             raise ToscaError("Each of %s needs a url and a path" % name, node=node.name, prop=name)
+        _check_url(node, name, entry["url"])
         path = posixpath.normpath(str(entry["path"]))
         if path.startswith("/") or path.startswith(".."):
             raise ToscaError("%s path '%s' must stay inside the job directory" % (name, path),
@@ -57,6 +67,7 @@ def _staged(node, name, entries):
 def _uri_files(node, uris):
     files = []
     for uri in uris or []:
+        _check_url(node, "uris", uri)
         name = posixpath.basename(urlsplit(str(uri)).path) or "index.html"
         files.append({"url": str(uri), "path": name})
     return files

@@ -169,8 +169,15 @@ def _retrying(attempt, url, what, timeout, retries):
             time.sleep(delay)
 
 
+SCHEMES = ("http", "https", "s3", "swift", "file")
+
+
+def scheme_of(url):
+    return str(url).partition("://")[0].lower() if "://" in str(url) else ""
+
+
 def _store(url, credentials, timeout, what):
-    scheme = str(url).partition("://")[0].lower() if "://" in str(url) else ""
+    scheme = scheme_of(url)
     stores = {"http": _Http, "https": _Http, "s3": _S3, "swift": _Swift, "file": _File}
     if scheme not in stores:
         reason = "unsupported scheme %r" % scheme if scheme else "not a URL"

@@ -26,6 +26,8 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.engine import (
     Request,
 )
 from ansible_collections.paas.orchestrator.plugins.module_utils.store import open_store
+from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.errors import ToscaError
+from ansible_collections.paas.orchestrator.tests.unit.plugins.module_utils.tosca import corpus
 from ansible_collections.paas.orchestrator.tests.unit.plugins.module_utils.drivers.\
     test_local_agent import alive
 
@@ -385,3 +387,67 @@ def test_unreachable_staging_url_fails_the_job_and_names_it(store, site, free_po
     stderr = os.path.join(site["workdir"], deployment["uuid"], "jobs", "count", "0", "stderr")
     with open(stderr) as handle:
         assert "staging in failed" in handle.read()
+
+
+def test_an_unsupported_staging_url_is_refused_before_anything_is_written(store, site):
+    parameters = {"input_url": "onedata://space/words.txt", "output_url": "file:///dev/null",
+                  "s3_endpoint": "x", "s3_access_key": "x", "s3_secret_key": "x"}
+    with pytest.raises(ToscaError) as info:
+        Engine(store).present(request(STAGED, site, parameters=parameters))
+    assert "input_files URL 'onedata://space/words.txt' of job 'count' is not supported" \
+        in str(info.value)
+    assert store.list_deployments() == []
+    assert not os.path.exists(site["workdir"])
+
+
+CHRONOS = """tosca_definitions_version: tosca_simple_yaml_1_0
+imports:
+  - indigo_custom_types: https://raw.githubusercontent.com/indigo-dc/tosca-types/master/custom_types.yaml
+topology_template:
+  node_templates:
+    hello:
+      type: tosca.nodes.indigo.Container.Application.Docker.Chronos
+      properties:
+        command: echo "hello from $WHO" > greeting
+        environment_variables: {WHO: chronos}
+        retries: 1
+      artifacts:
+        image:
+          file: indigodatacloud/hello
+          type: tosca.artifacts.Deployment.Image.Container.Docker
+      requirements:
+        - host: runtime
+    after:
+      type: tosca.nodes.indigo.Container.Application.Docker.Chronos
+      properties:
+        command: cat ../../hello/0/greeting
+      artifacts:
+        image:
+          file: indigodatacloud/hello
+          type: tosca.artifacts.Deployment.Image.Container.Docker
+      requirements:
+        - host: runtime
+        - parent_job: hello
+    runtime:
+      type: tosca.nodes.indigo.Container.Runtime.Docker
+      capabilities:
+        host:
+          properties: {num_cpus: 0.5, mem_size: 128 MB}
+"""
+
+
+@pytest.mark.skipif(corpus.corpus_dir() is None,
+                    reason="corpus absent: ../shared/corpus not found (INDIGO's types)")
+def test_indigo_chronos_jobs_run_natively_with_their_image_recorded(store, site):
+    mirror = corpus.mirror(corpus.corpus_dir())
+    req = Request(template=CHRONOS, name="chronos", sites=[site],
+                  tosca_options={"cache_dir": "", "mirror": mirror})
+    deployment = Engine(store).present(req)["deployment"]
+    assert deployment["status"] == "CREATE_COMPLETE", deployment.get("statusReason")
+    assert deployment["deploymentKind"] == "CHRONOS"
+    rows = {row["toscaNodeName"]: row for row in deployment["resources"]}
+    assert rows["hello"]["metadata"]["image"] == "indigodatacloud/hello"
+    assert rows["runtime"]["state"] == "STARTED"
+    stdout = os.path.join(site["workdir"], req.uuid, "jobs", "after", "0", "stdout")
+    with open(stdout) as handle:
+        assert handle.read() == "hello from chronos\n"
