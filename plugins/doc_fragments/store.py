@@ -16,6 +16,7 @@ options:
         a database shared by several controllers (AWX).
       - Defaults to E(PAAS_ORCHESTRATOR_STORE), else
         C(${XDG_DATA_HOME:-~/.local/share}/paas-orchestrator/store.db).
-      - Its value is not logged (a PostgreSQL URL holds a password).
+      - The password of a PostgreSQL URL is masked in everything the module returns and logs;
+        it may also come from E(PGPASSWORD) or C(~/.pgpass) instead.
     type: str
 """

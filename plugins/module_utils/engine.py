@@ -64,8 +64,12 @@ def uuid_for(name):
     return str(uuidlib.uuid5(_NAMESPACE, name))
 
 
-def _digest(template_text, parameters):
-    data = json.dumps([template_text, parameters], sort_keys=True, default=str)
+def _digest(topology):
+    """What the deployment is made of, however it was spelled: the parsed template and the input
+    values after conversion (so `seeds: "2"`, `seeds: 2` and an explicit default are the same).
+    Secret inputs are left out: a change of password is not a new deployment."""
+    data = json.dumps([topology.template, public(topology.input_values)], sort_keys=True,
+                      default=str)
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
@@ -116,7 +120,7 @@ class Engine:
         for site in sites:
             driver_for(site)  # a bad site definition fails here, before anything is written
         template_text = _template_text(request.template)
-        digest = _digest(template_text, request.parameters)
+        digest = _digest(topology)
         current = self.store.get_deployment(request.uuid)
         planned = [resource.to_dict() for resource in plan.resources]
         if current is None:

@@ -9,6 +9,8 @@ fragment) and implements ``run()``; errors of the engine become ``fail_json`` he
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.base import (
@@ -29,8 +31,9 @@ TOSCA_ARGS = dict(
     import_cache=dict(type="path"),
     import_timeout=dict(type="int", default=10),
 )
-# Mirrored by doc_fragments/store.py.
-STORE_ARGS = dict(store=dict(type="str", no_log=True))
+# Mirrored by doc_fragments/store.py. Not no_log as a whole (a masked path hides every message
+# that names it): open_store() masks the password of a URL instead.
+STORE_ARGS = dict(store=dict(type="str", no_log=False))
 # Mirrored by doc_fragments/wait.py.
 WAIT_ARGS = dict(
     wait=dict(type="bool", default=True),
@@ -71,7 +74,11 @@ class PaasModule:
 
     def open_store(self):
         """The store of the ``store`` option; closed by __call__."""
-        self.store = open_store(self.params.get("store"))
+        url = self.params.get("store")
+        password = urlsplit(url).password if url and "://" in url else None
+        if password:
+            self.module.no_log_values.add(password)
+        self.store = open_store(url)
         return self.store
 
     def post_callback(self, url, body):

@@ -189,6 +189,8 @@ class Deployment(PaasModule):
             result = engine.present(request, check_mode=self.module.check_mode)
         after = result["deployment"]
         result["diff"] = {"before": _status(before), "after": _status(after)}
+        if self.module.check_mode and result["changed"]:
+            result["diff"]["after"] = _planned(params["state"], result.get("planned"), params)
         if after and after["status"].endswith("_FAILED"):
             self.module.fail_json(msg="Deployment %s is %s: %s" % (
                 after["uuid"], after["status"], after.get("statusReason")), **result)
@@ -200,6 +202,15 @@ def _status(deployment):
         return {"state": "absent"}
     return {"status": deployment["status"], "resources": len(deployment["resources"]),
             "cloudProviderName": deployment.get("cloudProviderName")}
+
+
+def _planned(state, planned, params):
+    """What a check-mode run would lead to."""
+    if state == "absent":
+        return {"state": "absent"}
+    first = (params["sites"] or [{}])[0].get("name")
+    return {"status": "CREATE_IN_PROGRESS", "resources": len(planned or []),
+            "cloudProviderName": first}
 
 
 def main():

@@ -198,9 +198,6 @@ class LocalDriver(Driver):
         # Jobs of an agent that was killed outright may still run: end their process groups.
         for job in local_agent.replay(os.path.join(directory, "journal.jsonl")).values():
             if job["status"] == local_agent.RUNNING:
-                try:
-                    os.killpg(job["pid"], signal.SIGKILL)
-                except OSError:
-                    pass
+                local_agent.kill_job(job)
         shutil.rmtree(directory, ignore_errors=True)
         return not os.path.exists(directory)

@@ -36,6 +36,27 @@ TICK = 0.2           # longest sleep while waiting for children or new specs
 PENDING, RUNNING, SUCCEEDED, FAILED = "pending", "running", "succeeded", "failed"
 
 
+def process_start(pid):
+    """When process ``pid`` started (clock ticks since boot), or None if there is no such
+    process: with the pid, it tells a job from a later process that reused its pid."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def kill_job(job):
+    """SIGKILL the process group of a job the journal says is running, if it is still that job
+    (after a reboot or pid reuse the pid belongs to someone else)."""
+    pid = job.get("pid")
+    if pid and job.get("start") and process_start(pid) == job["start"]:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 def job_dir(deployment_dir, key):
     node, _hash, index = key.rpartition("#")
     return os.path.join(deployment_dir, "jobs", node, index)
@@ -83,7 +104,8 @@ class JournalReader:
         job = self.state.setdefault(key, {"status": PENDING, "attempt": 0})
         kind = event.get("event")
         if kind == "started":
-            job.update(status=RUNNING, attempt=event["attempt"], pid=event["pid"])
+            job.update(status=RUNNING, attempt=event["attempt"], pid=event["pid"],
+                       start=event.get("start"))
         elif kind == "succeeded":
             job.update(status=SUCCEEDED, rc=0)
         elif kind == "retry":
@@ -127,10 +149,7 @@ class Agent:
         """Jobs a killed agent left running: end them and run them again (not an attempt)."""
         for key, job in self.state.items():
             if job["status"] == RUNNING:
-                try:
-                    os.killpg(job["pid"], signal.SIGKILL)
-                except OSError:
-                    pass
+                kill_job(job)
                 job["status"] = PENDING
                 job["attempt"] -= 1
                 self.journal.write(key=key, event="lost")
@@ -218,7 +237,7 @@ class Agent:
                                        stdout=out, stderr=err, start_new_session=True)
         job = self.state[key]
         job.update(status=RUNNING, attempt=job["attempt"] + 1, pid=process.pid,
-                   started=time.time())
+                   start=process_start(process.pid), started=time.time())
         self.running[process.pid] = key
         self.processes[process.pid] = process
         self.group_running[spec["group"]] = self.group_running.get(spec["group"], 0) + 1
@@ -226,7 +245,8 @@ class Agent:
             self.pidfds[process.pid] = os.pidfd_open(process.pid)
         except (AttributeError, OSError):
             pass  # no pidfd: the loop polls instead
-        self.journal.write(key=key, event="started", attempt=job["attempt"], pid=process.pid)
+        self.journal.write(key=key, event="started", attempt=job["attempt"], pid=process.pid,
+                           start=job["start"])
 
     def _finish(self, key, status, rc, reason=None):
         self.state[key].update(status=status, rc=rc)

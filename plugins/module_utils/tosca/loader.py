@@ -413,4 +413,4 @@ def _load(data, source, roots, parameters, mirror, cache_dir, timeout):
         outputs[name] = {"description": spec.get("description"), "value": spec["value"]}
 
     return Topology(source, data[VERSION_KEY], data.get("description"), data.get("metadata"),
-                    input_defs, values, nodes, policies, outputs, imports, warnings)
+                    input_defs, values, nodes, policies, outputs, imports, warnings, data)

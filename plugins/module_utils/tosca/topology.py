@@ -121,8 +121,9 @@ class Policy:
 
 class Topology:
     def __init__(self, source, version, description, metadata, inputs, input_values, nodes,
-                 policies, outputs, imports, warnings):
+                 policies, outputs, imports, warnings, template=None):
         self.source = source
+        self.template = template            # the parsed template, as read
         self.version = version
         self.description = description
         self.metadata = metadata

@@ -102,6 +102,10 @@ def test_bundled_sweep_completes_with_a_retry_and_stages_out(store, site, tmp_pa
     again = engine.present(req)
     assert again["changed"] is False
     assert again["deployment"]["status"] == "CREATE_COMPLETE"
+    # the same inputs, spelled as strings and with a default given explicitly
+    same = request(BUNDLED, site, parameters={"results_url": "file://%s" % out, "seeds": "5",
+                                              "flaky_rate": 0.4})
+    assert engine.present(same)["changed"] is False
 
 
 def test_a_sweep_recorded_in_postgresql(postgres_schema_url, site, tmp_path):

@@ -41,6 +41,8 @@ def test_lifecycle(capsys, common):
                         **common)
     assert code == 0 and checked["changed"] and checked["deployment"] is None
     assert [p["key"] for p in checked["planned"]] == ["job#0"]
+    assert checked["diff"] == {"before": {"state": "absent"}, "after": {
+        "status": "CREATE_IN_PROGRESS", "resources": 1, "cloudProviderName": "here"}}
     code, created = run(deployment, capsys, name="d", template=TEMPLATE,
                         parameters={"db_password": "given-secret-pw"}, **common)
     assert code == 0 and created["changed"]
@@ -52,6 +54,13 @@ def test_lifecycle(capsys, common):
     code, again = run(deployment, capsys, name="d", template=TEMPLATE,
                       parameters={"db_password": "given-secret-pw"}, **common)
     assert code == 0 and not again["changed"]
+    # the same deployment, spelled differently: a template text instead of a path
+    code, again = run(deployment, capsys, name="d", template=TEMPLATE.rstrip("\n"),
+                      parameters={"db_password": "other-secret-pw"}, **common)
+    assert code == 0 and not again["changed"], again.get("msg")
+    code, deleted = run(deployment, capsys, name="d", state="absent", _ansible_check_mode=True,
+                        **common)
+    assert deleted["changed"] and deleted["diff"]["after"] == {"state": "absent"}
     code, info = run(deployment_info, capsys, name="d", store=common["store"])
     assert [d["uuid"] for d in info["deployments"]] == [created["deployment"]["uuid"]]
     code, deleted = run(deployment, capsys, name="d", state="absent", **common)
@@ -73,7 +82,7 @@ def test_failed_deployment_fails_the_task(capsys, common):
     ({"name": "x", "template": TEMPLATE}, "missing: sites"),
     ({"template": TEMPLATE, "sites": [{"name": "a", "type": "local"}]}, "one of the following"),
     ({"name": "x", "template": TEMPLATE, "sites": [{"name": "a", "type": "local"}],
-      "store": "mysql://nowhere/db"}, "mysql"),
+      "store": "mysql://nowhere/db"}, "mysql://nowhere/db"),
     ({"uuid": "0a8d5a28-3a0e-5d4a-9c1f-6c1ad3b9a5a1", "template": TEMPLATE,
       "sites": [{"name": "a", "type": "local"}]},
      "The deployment 0a8d5a28-3a0e-5d4a-9c1f-6c1ad3b9a5a1 doesn't exist"),

@@ -188,3 +188,42 @@ def test_failed_staging_fails_the_job(deployment, tmp_path):
     job = state(directory)["s#0"]
     assert job["status"] == "failed" and job["rc"] == 3
     assert "staging in failed" in (directory / "jobs" / "s" / "0" / "stderr").read_text()
+
+
+def test_a_stale_pid_in_the_journal_is_not_killed(deployment):
+    """After a reboot or pid reuse, the pid of a job that was running belongs to someone else."""
+    directory, program = deployment
+    bystander = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    try:
+        write_specs(directory, [spec("j#0", "true")])
+        (directory / "journal.jsonl").write_text(json.dumps({
+            "key": "j#0", "event": "started", "attempt": 1, "pid": bystander.pid,
+            "start": "1", "t": 0}) + "\n")
+        run_agent(directory, program)
+        assert bystander.poll() is None, "an unrelated process was killed"
+        assert state(directory)["j#0"]["status"] == "succeeded"
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_an_orphaned_job_of_a_killed_agent_is_ended(deployment):
+    directory, program = deployment
+    write_specs(directory, [spec("j#0", "sleep 30")])
+    process = run_agent(directory, program, wait=False)
+    deadline = time.time() + 10
+    while state(directory).get("j#0", {}).get("status") != "running":
+        assert time.time() < deadline
+        time.sleep(0.02)
+    job_pid = state(directory)["j#0"]["pid"]
+    process.kill()  # the agent only: its job, in a session of its own, goes on
+    process.wait()
+    assert alive(job_pid)
+    write_specs(directory, [spec("k#0", "true")], name="b.json")
+    replacement = run_agent(directory, program, wait=False)
+    deadline = time.time() + 5
+    while alive(job_pid):
+        assert time.time() < deadline, "the orphaned job was not ended"
+        time.sleep(0.02)
+    os.killpg(replacement.pid, signal.SIGKILL)
+    replacement.wait()
