@@ -70,6 +70,7 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.module import (
     STORE_ARGS,
     PaasModule,
 )
+from ansible_collections.paas.orchestrator.plugins.module_utils.store.enums import Status
 
 
 class DeploymentInfo(PaasModule):
@@ -78,10 +79,7 @@ class DeploymentInfo(PaasModule):
         uuid=dict(type="str"),
         created_by=dict(type="str"),
         user_group=dict(type="str"),
-        status=dict(type="str", choices=[
-            "CREATE_IN_PROGRESS", "CREATE_COMPLETE", "CREATE_FAILED", "UPDATE_IN_PROGRESS",
-            "UPDATE_COMPLETE", "UPDATE_FAILED", "DELETE_IN_PROGRESS", "DELETE_COMPLETE",
-            "DELETE_FAILED", "UNKNOWN"]),
+        status=dict(type="str", choices=list(Status.ALL)),
         **STORE_ARGS,
     )
     module_kwargs = dict(supports_check_mode=True, mutually_exclusive=[("name", "uuid")])

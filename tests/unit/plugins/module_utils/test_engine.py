@@ -9,15 +9,14 @@ import glob
 import http.server
 import json
 import os
+import pathlib
 import threading
-import time
 
 import pytest
 
 from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.base import (
     SiteConfigError,
 )
-from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.local_agent import replay
 from ansible_collections.paas.orchestrator.plugins.module_utils.engine import (
     EXHAUSTED,
     NO_PROVIDER,
@@ -29,7 +28,7 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.store import ope
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.errors import ToscaError
 from ansible_collections.paas.orchestrator.tests.unit.plugins.module_utils.tosca import corpus
 from ansible_collections.paas.orchestrator.tests.unit.plugins.module_utils.drivers.\
-    test_local_agent import alive
+    test_local_agent import alive, running_pid, wait_until
 
 BUNDLED = os.path.join(os.path.dirname(os.path.realpath(__file__)), *[os.pardir] * 4,
                        "playbooks", "tosca", "sweep_jobs.yaml")
@@ -270,21 +269,12 @@ def test_delete_leaves_no_process_and_no_file(store, site):
     req = request(jobs_template(first="sleep 60"), site, wait=False)
     engine.present(req)
     directory = os.path.join(site["workdir"], req.uuid)
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        state = replay(os.path.join(directory, "journal.jsonl"))
-        if state.get("first#0", {}).get("status") == "running":
-            break
-        time.sleep(0.05)
-    job_pid = state["first#0"]["pid"]
+    job_pid = running_pid(pathlib.Path(directory), "first#0")
     result = engine.absent(req.uuid)
     assert result == {"changed": True, "deployment": None}
     assert not os.path.exists(directory)
     assert store.get_deployment(req.uuid) is None
-    deadline = time.time() + 5
-    while alive(job_pid):
-        assert time.time() < deadline, "the job outlived the deletion"
-        time.sleep(0.02)
+    wait_until(lambda: not alive(job_pid), "the job to end with the deletion", 5)
     assert engine.absent(req.uuid) == {"changed": False, "deployment": None}
 
 

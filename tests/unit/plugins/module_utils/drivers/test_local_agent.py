@@ -62,6 +62,20 @@ def alive(pid):
         return False
 
 
+def wait_until(predicate, what, seconds=10):
+    deadline = time.time() + seconds
+    while not predicate():
+        assert time.time() < deadline, "timed out waiting: %s" % what
+        time.sleep(0.02)
+
+
+def running_pid(directory, key):
+    """The pid of ``key`` once the agent has started it."""
+    wait_until(lambda: state(directory).get(key, {}).get("status") == "running",
+               "%s to start" % key)
+    return state(directory)[key]["pid"]
+
+
 def journal(directory):
     with open(directory / "journal.jsonl") as handle:
         return [json.loads(line) for line in handle]
@@ -116,12 +130,8 @@ def test_a_killed_agent_is_replaced_and_runs_no_succeeded_job_twice(deployment):
     directory, program = deployment
     write_specs(directory, [spec("j#%d" % i, "echo x >> count; sleep 0.2") for i in range(8)])
     process = run_agent(directory, program, slots=2, wait=False)
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        done = [k for k, job in state(directory).items() if job["status"] == "succeeded"]
-        if len(done) >= 2:
-            break
-        time.sleep(0.02)
+    wait_until(lambda: sum(job["status"] == "succeeded" for job in state(directory).values())
+               >= 2, "two jobs to succeed", 20)
     os.killpg(process.pid, signal.SIGKILL)  # the agent and the jobs it was running
     process.wait()
     succeeded_before = {k for k, job in state(directory).items() if job["status"] == "succeeded"}
@@ -151,17 +161,10 @@ def test_cancel_kills_running_jobs(deployment):
     directory, program = deployment
     write_specs(directory, [spec("long#0", "sleep 60")])
     process = run_agent(directory, program, wait=False)
-    deadline = time.time() + 10
-    while state(directory).get("long#0", {}).get("status") != "running":
-        assert time.time() < deadline
-        time.sleep(0.02)
-    pid = state(directory)["long#0"]["pid"]
+    pid = running_pid(directory, "long#0")
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=10) == 0
-    deadline = time.time() + 5
-    while alive(pid):
-        assert time.time() < deadline, "the job outlived its agent"
-        time.sleep(0.02)
+    wait_until(lambda: not alive(pid), "the job to end with its agent", 5)
 
 
 def test_staging_wrapper_moves_files_and_keeps_credentials_out_of_the_job(deployment, tmp_path):
@@ -211,19 +214,12 @@ def test_an_orphaned_job_of_a_killed_agent_is_ended(deployment):
     directory, program = deployment
     write_specs(directory, [spec("j#0", "sleep 30")])
     process = run_agent(directory, program, wait=False)
-    deadline = time.time() + 10
-    while state(directory).get("j#0", {}).get("status") != "running":
-        assert time.time() < deadline
-        time.sleep(0.02)
-    job_pid = state(directory)["j#0"]["pid"]
+    job_pid = running_pid(directory, "j#0")
     process.kill()  # the agent only: its job, in a session of its own, goes on
     process.wait()
     assert alive(job_pid)
     write_specs(directory, [spec("k#0", "true")], name="b.json")
     replacement = run_agent(directory, program, wait=False)
-    deadline = time.time() + 5
-    while alive(job_pid):
-        assert time.time() < deadline, "the orphaned job was not ended"
-        time.sleep(0.02)
+    wait_until(lambda: not alive(job_pid), "the orphaned job to be ended", 5)
     os.killpg(replacement.pid, signal.SIGKILL)
     replacement.wait()
