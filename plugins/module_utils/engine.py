@@ -243,7 +243,8 @@ class Engine:
                     "toscaNodeType": resource.node_type,
                     "state": NodeStates.INITIAL,
                     "idempotency_key": resource.key,
-                    "metadata": {"key": resource.key, "parameters": resource.parameters},
+                    "metadata": {"key": resource.key, "kind": resource.kind,
+                                 "parameters": resource.parameters},
                 })
             for resource in plan.resources:
                 dependants = [rows[key]["uuid"] for key in _dependants(plan, resource)]
