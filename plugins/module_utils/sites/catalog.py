@@ -229,6 +229,11 @@ def _check_references(sites, providers, services):
             if provider_id not in providers:
                 raise sites.fail("data.onedata.%s" % name, "provider %r is neither declared "
                                  "nor in the CMDB" % provider_id)
+    for url, holders in (sites.dynafed or {}).items():
+        for provider_id in holders:
+            if provider_id not in providers:
+                raise sites.fail("data.dynafed.%s" % url, "provider %r is neither declared "
+                                 "nor in the CMDB" % provider_id)
 
 
 def _metric(provider_id, service_id, name, metric):
@@ -361,11 +366,14 @@ def collect(sources, customer=None, organisation=None, token=None, on_unreachabl
             spaces_found.update(copy.deepcopy(sites.onedata))
     finally:
         run.close()
+    data = {"onedata": spaces_found}
+    if sites is not None and sites.dynafed is not None:
+        data["dynafed"] = copy.deepcopy(sites.dynafed)
     return {
         "providers": providers,
         "services": services,
         "slam": view or {},
         "monitoring": entries,
-        "data": {"onedata": spaces_found},
+        "data": data,
         "errors": run.errors,
     }

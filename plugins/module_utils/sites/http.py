@@ -85,8 +85,8 @@ class RestSource:
             raise SourceError("%s: the Python library 'requests' is not installed" % label,
                               source=source)
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise SourceError("%s: the URL must be http(s)://..., got %s"
-                              % (label, redact(url) if isinstance(url, str) else type(url).__name__),
+            shown = redact(url) if isinstance(url, str) else type(url).__name__
+            raise SourceError("%s: the URL must be http(s)://..., got %s" % (label, shown),
                               source=source)
         self.source = source
         self.label = label
@@ -140,8 +140,9 @@ class RestSource:
                 if status not in TRANSIENT_STATUS or attempt >= RETRIES:
                     break
                 response.close()
+            delay = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** attempt)
             attempt += 1
-            time.sleep(min(BACKOFF_MAX, BACKOFF_BASE * 2 ** attempt) * random.uniform(0.5, 1.0))
+            time.sleep(delay * random.uniform(0.5, 1.0))
         if status >= 400 or status < 200:
             raise self.error("%s: answered %s" % (what, _status_text(status)), status=status,
                              unreachable=status in UNREACHABLE_STATUS)

@@ -81,6 +81,7 @@ class SitesFile:
         self.preferences = []   # SLAM preferences[].preferences entries
         self.metrics = {}       # service id -> {metricName: {"value", "unit"}}
         self.onedata = {}       # space name -> {"providers", "oneproviders"}
+        self.dynafed = None     # file URL -> provider ids, None when the file has no dynafed
 
     def fail(self, where, message):
         return SourceError("sites file %s: %s: %s" % (self.path, where, message),
@@ -108,8 +109,8 @@ def _keys(sites, where, mapping, allowed):
     unknown = sorted(str(key) for key in mapping if key not in allowed)
     if unknown:
         raise sites.fail(where, "unknown key%s %s (known: %s)"
-                         % ("s" if len(unknown) > 1 else "", ", ".join(repr(key) for key in unknown),
-                            ", ".join(allowed)))
+                         % ("s" if len(unknown) > 1 else "",
+                            ", ".join(repr(key) for key in unknown), ", ".join(allowed)))
 
 
 def _list(sites, where, value):
@@ -327,6 +328,10 @@ def read(path):
         names[checked["name"]] = where
         ids[checked["name"]] = service_id
         sites.sites.append(checked)
+    for checked in sites.sites:
+        if "service_parent_id" in checked:
+            checked["service_parent_id"] = ids.get(checked["service_parent_id"],
+                                                   checked["service_parent_id"])
 
     slas = {}
     if "slas" in document:
@@ -361,10 +366,20 @@ def read(path):
         sites.metrics[ids.get(ref, ref)] = checked
 
     data = document.get("data", {})
-    _keys(sites, "data", data, ("onedata",))
+    _keys(sites, "data", data, ("onedata", "dynafed"))
     spaces = data.get("onedata", {})
     if not isinstance(spaces, dict):
         raise sites.fail("data.onedata", "must be a mapping of space name -> providers")
     for name, value in spaces.items():
         sites.onedata[str(name)] = _space(sites, "data.onedata.%s" % name, value)
+    if "dynafed" in data:
+        files = data["dynafed"]
+        if not isinstance(files, dict):
+            raise sites.fail("data.dynafed", "must be a mapping of file URL -> providers")
+        sites.dynafed = {}
+        for url, holders in files.items():
+            where = "data.dynafed.%s" % url
+            sites.dynafed[str(url)] = [
+                _string(sites, "%s[%d]" % (where, position), item)
+                for position, item in enumerate(_list(sites, where, holders), 1)]
     return sites

@@ -15,11 +15,13 @@ PREFERENCES = "/preferences/{}"
 
 
 def _checked(answer, where):
-    if not isinstance(answer, dict) or not isinstance(answer.get("preferences", []), list) \
-            or not isinstance(answer.get("sla", []), list):
+    # Both lists are required: another service's JSON at a wrong URL must not pass for a
+    # customer without SLAs (which would leave no candidate provider at all).
+    if not isinstance(answer, dict) or not isinstance(answer.get("preferences"), list) \
+            or not isinstance(answer.get("sla"), list):
         raise SourceError("%s: the answer is not a SLAM preferences response "
                           "({preferences: [...], sla: [...]})" % where, source="slam")
-    return {"preferences": answer.get("preferences", []), "sla": answer.get("sla", [])}
+    return {"preferences": answer["preferences"], "sla": answer["sla"]}
 
 
 def fetch(client, customer):
