@@ -11,14 +11,14 @@ import textwrap
 
 import pytest
 
-from ansible_collections.paas.orchestrator.tests.unit.plugins.module_utils.sites.fixture_servers import (
-    indigo_servers,
+from ansible_collections.paas.orchestrator.tests.unit.plugins.module_utils.sites import (
+    fixture_servers,
 )
 
 
 @pytest.fixture(scope="module")
 def indigo_module():
-    with indigo_servers() as servers:
+    with fixture_servers.indigo_servers() as servers:
         yield servers
 
 

@@ -251,8 +251,8 @@ def slam_app(data, token):
         if method != "GET" or not path.startswith(prefix):
             return 404, {"error": "Not Found"}
         if headers.get("Authorization") != "Bearer %s" % token:
-            return 401, {"error": "unauthorized", "error_description": "Full authentication "
-                                                                      "is required"}
+            return 401, {"error": "unauthorized",
+                         "error_description": "Full authentication is required"}
         customer = unquote(path[len(prefix):])
         if customer not in data:
             return 404, {"error": "Not Found", "message": "No preferences for " + customer}

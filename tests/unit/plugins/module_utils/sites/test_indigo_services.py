@@ -184,8 +184,8 @@ def test_monitoring_gives_the_ranker_request_shape_back(indigo, sites_file):
 
 
 def test_monitoring_adds_the_cmdb_parent_of_each_service(indigo):
-    catalog = collect({"cmdb": {"url": indigo["cmdb"]}, "monitoring": {"url": indigo["monitoring"]}},
-                      organisation="egi")
+    catalog = collect({"cmdb": {"url": indigo["cmdb"]},
+                       "monitoring": {"url": indigo["monitoring"]}}, organisation="egi")
     (block,) = catalog["monitoring"]
     assert block["provider"] == RECAS
     by_id = {service["service_id"]: service for service in block["services"]}
