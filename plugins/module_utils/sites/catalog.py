@@ -83,10 +83,10 @@ def _check_sources(sources, on_unreachable, spaces):
 
 
 class _Collector:
-    def __init__(self, sources, customer, organisation, token, on_unreachable):
+    """The REST clients (one shared session) and the on_unreachable policy of one collect()."""
+
+    def __init__(self, sources, token, on_unreachable):
         self.sources = sources
-        self.customer = customer
-        self.organisation = organisation
         self.token = token
         self.policy = on_unreachable
         self.errors = []
@@ -291,11 +291,12 @@ def collect(sources, customer=None, organisation=None, token=None, on_unreachabl
     ``warn`` and ``skip`` go on without it (``warn`` records why in ``catalog["errors"]``).
     ``spaces`` are the OneData space names whose location is wanted.
     """
+    spaces = spaces or ()
     _check_sources(sources, on_unreachable, spaces)
     sites_path = sources.get("sites_file")
     sites = sitesfile.read(sites_path) if sites_path else None
     who = customer or organisation
-    run = _Collector(sources, customer, organisation, token, on_unreachable)
+    run = _Collector(sources, token, on_unreachable)
     try:
         answer = None
         if "slam" in sources:
@@ -350,15 +351,15 @@ def collect(sources, customer=None, organisation=None, token=None, on_unreachabl
         if wanted and "onezone" in sources:
             def locate():
                 client = run.rest("onezone", headers={})
-                oneclient_token = sources["onezone"].get("token")
-                if not oneclient_token:
+                onedata_token = sources["onezone"].get("token")
+                if not onedata_token:
                     if not (token and organisation):
                         raise SourceError("Onezone at %s: a OneData token is needed "
                                           "(sources.onezone.token), or an IAM token and an "
                                           "organisation to get one with" % client.shown_url,
                                           source="onezone", url=client.shown_url)
-                    oneclient_token = onedata.user_token(client, organisation, token)
-                client = client.with_headers({onedata.HEADER: oneclient_token})
+                    onedata_token = onedata.user_token(client, organisation, token)
+                client = client.with_headers({onedata.HEADER: onedata_token})
                 return onedata.resolve(client, wanted, services)
 
             spaces_found = run.guarded("onezone", locate) or {}

@@ -350,6 +350,7 @@ def read(path):
     if not isinstance(metrics, dict):
         raise sites.fail("metrics", "must be a mapping of service -> {metric: value}")
     for ref, values in metrics.items():
+        ref = str(ref)
         where = "metrics.%s" % ref
         if not isinstance(values, dict):
             raise sites.fail(where, "must be a mapping of metric name -> value")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 import time
 
@@ -207,3 +208,31 @@ def test_cmdb_and_slam_files(tmp_path):
     (tmp_path / "list.db").write_text("[]")
     with pytest.raises(SourceError, match="is not in INDIGO's local CMDB format"):
         collect({"cmdb": {"file": str(tmp_path / "list.db")}})
+
+
+@pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
+def test_tls_verification(https_store):
+    """``verify``: the system CAs by default, a CA bundle path, or off."""
+    answer = {"preferences": [], "sla": [{"id": "s", "provider": "p", "services": []}]}
+    root = https_store.root
+    os.mkdir(os.path.join(root, "preferences"))
+    with open(os.path.join(root, "preferences", "c"), "w") as handle:
+        json.dump(answer, handle)
+    url = https_store.url("")
+    with pytest.raises(SourceUnreachable, match="SLAM at .*: GET /preferences/c: the TLS "
+                                                "handshake failed"):
+        collect({"slam": {"url": url}}, customer="c")
+    for verify in (https_store.ca_file, False):
+        catalog = collect({"slam": {"url": url, "verify": verify}}, customer="c")
+        assert catalog["slam"] == answer
+
+
+def test_pure_indigo_local_files():
+    """INDIGO's own cmdb.db and slam.db, as they are."""
+    folder = os.path.join(fx.fixtures_dir(), "orchestrator")
+    catalog = collect({"cmdb": {"file": os.path.join(folder, "cmdb.db")},
+                       "slam": {"file": os.path.join(folder, "slam.db")}},
+                      customer="deep-hdc", organisation="egi")
+    assert list(catalog["services"]) == ["RECAS-BARI_6ffb1b5a-3275-4877-891a-0c2f63d99f64",
+                                         "RECAS-BARI_c8eacd25-30ea-4c42-97b7-14255eff65a9"]
+    assert catalog["slam"] == fx.fixture("orchestrator", "slam.db")["deep-hdc"]
