@@ -83,7 +83,7 @@ RULES = [
     {"name": "new-services", "match": "starts_with(service_id, 'svc-000')", "score": 1},
     {"name": "run-probe-ok", "score": "metrics.run_result"},
     {"name": "vm-templates", "when": "contains(template.node_types, 'tosca.nodes.Compute')",
-     "match": "site == null", "score": 0.5},
+     "match": "site.type == 'openstack'", "score": 0.5},
     {"name": "fast-delete", "match": "metrics.delete_responseTime < `300`", "score": 1.5},
     {"name": "region-c-out", "when": "group == 'cms'", "discard": "region == 'region-c'"},
     {"name": "weight-floor", "discard": "sla_weight < `0.2`"},
@@ -96,6 +96,9 @@ RULES = [
     {"name": "not-listed", "discard": "contains(`[\"svc-99999\", \"svc-88888\"]`, service_id)"},
 ]
 CONTEXT = {"user": "alice", "group": "cms", "use_case": "analysis"}
+SITE_TYPES = {"org.openstack.nova": "openstack", "eu.egi.cloud.vm-management.opennebula":
+              "opennebula", "eu.indigo-datacloud.marathon": "marathon",
+              "eu.indigo-datacloud.chronos": "chronos"}
 
 
 def _metric(provider, service_id, name, value):
@@ -131,10 +134,11 @@ def catalog(sites, rng):
                         ("2xlarge", 16, 32768, 320), ("mem", 2, 16384, 40),
                         ("cpu", 8, 8192, 40)], 6))]
         service_type = kinds[index % len(kinds)]
+        region = rng.choice(["region-a", "region-b", "region-c", "RegionOne"])
         services[service_id] = {
             "id": service_id, "provider": provider, "service_type": service_type,
             "type": "compute", "endpoint": "https://%s:5000/v3" % host,
-            "region": rng.choice(["region-a", "region-b", "region-c", "RegionOne"]),
+            "region": region,
             "hostname": host, "iam_enabled": True, "idp_protocol": "oidc",
             "public_ip_assignable": rng.random() < 0.8,
             "supported_idps": [{"name": "example", "issuer": ISSUER},
@@ -148,7 +152,11 @@ def catalog(sites, rng):
             "tenant": {"tenant_id": "t-%d" % index, "tenant_name": "project-%d" % index,
                        "iam_organisation": "cms", "public_network_name": "public",
                        "private_network_name": "private", "private_network_cidr": "10.0.0.0/24"},
-            "images": images, "flavors": flavors, "site": None,
+            "images": images, "flavors": flavors,
+            "site": {"name": service_id, "type": SITE_TYPES[service_type], "provider": provider,
+                     "service_id": service_id, "endpoint": "https://%s:5000/v3" % host,
+                     "region": region, "iam_enabled": True, "idp_protocol": "oidc",
+                     "tenant_name": "project-%d" % index},
         }
         sla_id = "sla-%05d" % index
         priorities.append({"sla_id": sla_id, "service_id": service_id,

@@ -171,7 +171,8 @@ def rank(topology, catalog, rules=None, context=None, issuer=None, creating=True
     policy_services = _policy_services(needs.policy, slas)
     covered = ({service.get("service_id") for sla in slas for service in sla.get("services") or []}
                if with_slam else None)
-    by_provider = prefilter.provider_reasons(needs, catalog)
+    spaces = prefilter.resolve_spaces(needs, catalog)
+    by_provider = prefilter.provider_reasons(needs, catalog, spaces)
 
     survivors = {}
     discarded = []
@@ -203,7 +204,7 @@ def rank(topology, catalog, rules=None, context=None, issuer=None, creating=True
                               "provider": services[service_id].get("provider"),
                               "reasons": [_unranked_reason(item)]})
 
-    locations = (prefilter.data_locations(needs, catalog) if needs.kind in BATCH_KINDS
+    locations = (prefilter.data_locations(needs, catalog, spaces) if needs.kind in BATCH_KINDS
                  else {})
     ranked = []
     for position, item in enumerate(reversed(results)):
@@ -239,7 +240,9 @@ def rank(topology, catalog, rules=None, context=None, issuer=None, creating=True
             "service_id": item.service_id, "provider": service.get("provider"),
             "site": service.get("site"), "total_score": total, "sla_weight": weight,
             "score": round(score, 6), "reasons": reasons, "images": images,
-            "flavors": flavors, "volume_types": volumes}))
+            "flavors": flavors, "volume_types": volumes,
+            "onedata": {space.node: space.selected(service.get("provider"))
+                        for space in spaces}}))
     # CPR's order is lexicographic on (weight, score); bonus and rules move sites within a
     # weight, never across weights.
     ranked.sort(key=lambda row: row[:3])

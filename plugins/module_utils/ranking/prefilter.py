@@ -51,6 +51,8 @@ _SERVICE_PLATFORMS.update({"eu.indigo-datacloud.marathon": MARATHON,
 _SITE_PLATFORMS = {"openstack": IAAS, "opennebula": IAAS, "ec2": IAAS, "marathon": MARATHON,
                    "chronos": CHRONOS, "slurm": BATCH, "local": BATCH}
 # INDIGO's isCredentialsRequired: the user's own cloud account, given in the placement policy.
+# A site whose settings say ``credentials_required: false`` (one of our sites file that holds
+# its own account) is exempt.
 CREDENTIALS_SERVICE_TYPES = {"com.amazonaws.ec2": "AWS", "com.microsoft.azure": "Azure",
                              "eu.otc.compute": "OTC"}
 # deployment kind -> (platforms that can run it, in words)
@@ -76,13 +78,11 @@ def platform(service):
 
 
 def what(service):
-    """The service in words, for a reason: 'a slurm site', 'a org.openstack.nova service'."""
+    """The service in words, for a reason: 'a site of type slurm'."""
     site = service.get("site")
     if site:
-        return "a %s site" % site.get("type")
-    if service.get("service_type"):
-        return "a %s service" % service.get("service_type")
-    return "a service of unknown type"
+        return "a site of type %s" % site.get("type")
+    return "a service of type %s" % (service.get("service_type") or "unknown")
 
 
 class Needs:
@@ -98,7 +98,7 @@ class Needs:
         self.secret_nodes = []   # Marathon apps using secrets
         self.elastic_cluster = None
         self.network = None      # (node, "private" | "isolated") or None
-        self.onedata = []        # (node, space, smartScheduling)
+        self.onedata = []        # (node, space, smartScheduling, requested oneprovider hosts)
         self.dynafed = []        # (node, [file URL])
         self.job_urls = []       # (node, input URL) of job nodes
         self.policy = None       # the SlaPlacement policy, if any
@@ -167,7 +167,8 @@ def read_needs(topology):
             space = node.properties.get("space")
             if ONEDATA_SERVICE_SPACE in ancestry and not isinstance(space, str):
                 space = SERVICE_SPACE
-            needs.onedata.append((name, space, node.properties.get("smartScheduling") is True))
+            needs.onedata.append((name, space, node.properties.get("smartScheduling") is True,
+                                  _strings(node.properties.get("oneproviders"))))
         if DYNAFED in ancestry:
             needs.dynafed.append((name, _strings(node.properties.get("files"))))
     if needs.kind == "TOSCA" and has_job and not has_vm:
@@ -196,23 +197,80 @@ def _storage_hosts(services):
     return hosts
 
 
-def provider_reasons(needs, catalog):
+class Space:
+    """A OneData node's space as INDIGO resolves it (OneDataServiceImpl, spec §4.5)."""
+
+    __slots__ = ("node", "name", "smart", "oneproviders", "providers")
+
+    def __init__(self, node, name, smart, oneproviders):
+        self.node = node
+        self.name = name
+        self.smart = smart
+        self.oneproviders = oneproviders  # the usable ones, in Onezone's order
+        self.providers = []               # their cloud providers, in that order
+        for oneprovider in oneproviders:
+            provider = oneprovider.get("provider")
+            if provider is not None and provider not in self.providers:
+                self.providers.append(provider)
+
+    def selected(self, provider):
+        """INDIGO's selectedOneprovider once ``provider`` is chosen: the co-located one, else
+        (no smartScheduling) the first; None when there is none."""
+        for oneprovider in self.oneproviders:
+            if oneprovider.get("provider") == provider:
+                return oneprovider
+        if self.smart or not self.oneproviders:
+            return None
+        return self.oneproviders[0]
+
+
+def resolve_spaces(needs, catalog):
+    """The OneData nodes' spaces from the catalog's ``data.onedata``, with INDIGO's rules: the
+    node's requested ``oneproviders`` (host names) are the only ones kept and must all support
+    the space; with smartScheduling an unregistered oneprovider (no CMDB storage service) is an
+    error when requested and skipped otherwise. Errors are RankingErrors naming the node."""
+    known = (catalog.get("data") or {}).get("onedata") or {}
+    spaces = []
+    for node, name, smart, requested in needs.onedata:
+        entry = known.get(name) or {}
+        oneproviders = list(entry.get("oneproviders") or ())
+        if not oneproviders:
+            # a sites file may give only the cloud providers of a space
+            oneproviders = [{"provider": provider} for provider in entry.get("providers") or ()]
+        elif requested:
+            by_domain = {oneprovider.get("domain"): oneprovider for oneprovider in oneproviders}
+            missing = [host for host in requested if host not in by_domain]
+            if missing:
+                raise RankingError("Node '%s': oneprovider %s does not support OneData space "
+                                   "'%s'" % (node, ", ".join(missing), name))
+            oneproviders = [by_domain[host] for host in requested]
+            unregistered = [one.get("domain") for one in oneproviders
+                            if one.get("provider") is None]
+            if smart and unregistered:
+                raise RankingError("Node '%s': oneprovider %s of space '%s' is not registered "
+                                   "as a storage service, which smartScheduling needs"
+                                   % (node, ", ".join(map(str, unregistered)), name))
+        if smart:
+            oneproviders = [one for one in oneproviders if one.get("provider") is not None]
+        spaces.append(Space(node, name, smart, oneproviders))
+    return spaces
+
+
+def provider_reasons(needs, catalog, spaces):
     """Provider id -> reasons that rule out all its services: a smartScheduling OneData space
-    it does not support (a space the catalog does not know rules out every provider), a
-    Dynafed file it holds no copy of."""
+    it does not support (one the catalog does not know rules out every provider), a Dynafed
+    file it holds no copy of."""
     reasons = {}
     providers = set(catalog.get("providers") or ())
     providers.update(service.get("provider") for service in
                      (catalog.get("services") or {}).values())
-    spaces = ((catalog.get("data") or {}).get("onedata") or {})
-    for node, space, smart in needs.onedata:
-        if not smart:
+    for space in spaces:
+        if not space.smart:
             continue
-        supporting = set((spaces.get(space) or {}).get("providers") or ())
-        for provider in providers - supporting:
+        for provider in providers - set(space.providers):
             reasons.setdefault(provider, []).append(
                 "OneData space '%s' of node '%s' needs smartScheduling and no oneprovider of "
-                "this provider supports it" % (space, node))
+                "this provider supports it" % (space.name, space.node))
     if needs.dynafed:
         holders = _dynafed_holders(needs, catalog)
         for node, files in needs.dynafed:
@@ -238,15 +296,14 @@ def _dynafed_holders(needs, catalog):
     return holders
 
 
-def data_locations(needs, catalog):
+def data_locations(needs, catalog, spaces):
     """Provider id -> where the job's input data lives there, in words (OneData spaces it
     supports, input URLs served by its storage services). Only batch deployments use it."""
     found = {}
-    spaces = ((catalog.get("data") or {}).get("onedata") or {})
-    for node, space, _smart in needs.onedata:
-        for provider in (spaces.get(space) or {}).get("providers") or ():
+    for space in spaces:
+        for provider in space.providers:
             found.setdefault(provider, []).append("OneData space '%s' (node '%s')"
-                                                  % (space, node))
+                                                  % (space.name, space.node))
     if needs.job_urls:
         hosts = _storage_hosts(catalog.get("services") or {})
         for node, url in needs.job_urls:
@@ -270,11 +327,8 @@ def check(needs, service_id, service, issuer=None, creating=True, policy_service
     """
     reasons = []
     service_type = service.get("service_type")
-    iam_enabled = service.get("iam_enabled")
-    if iam_enabled is None:
-        # CMDB's intended default is true; a site of our sites file has no IAM unless it says so
-        iam_enabled = not service.get("site")
-    if issuer is not None and iam_enabled:
+    # CMDB's intended default is true (spec §4.2): only an explicit false skips the check
+    if issuer is not None and service.get("iam_enabled") is not False:
         accepted = issuers(service)
         if issuer not in accepted:
             reasons.append("it does not accept tokens from %s (it accepts %s)"
@@ -282,8 +336,8 @@ def check(needs, service_id, service, issuer=None, creating=True, policy_service
     if needs.policy is not None and service_id not in policy_services:
         reasons.append("placement policy '%s' asks for SLA %s, which does not cover it"
                        % (needs.policy.name, needs.policy.sla_id))
-    elif service_type in CREDENTIALS_SERVICE_TYPES and not service.get("site") \
-            and needs.policy is None:
+    elif service_type in CREDENTIALS_SERVICE_TYPES and needs.policy is None \
+            and (service.get("site") or {}).get("credentials_required") is not False:
         reasons.append("%s services need the user's own credentials, so INDIGO uses them only "
                        "through a placement policy that names their SLA"
                        % CREDENTIALS_SERVICE_TYPES[service_type])

@@ -79,8 +79,17 @@ def vm(name="vm", os=None, host=None, type_name=I + "Compute"):
     return node(name, type_name, capabilities={"os": dict(os or {}), "host": dict(host or {})})
 
 
+# the catalog's site type of a CMDB service type (module_utils/sites/model.py)
+SITE_TYPES = {"org.openstack.nova": "openstack", "eu.egi.cloud.vm-management.opennebula":
+              "opennebula", "eu.indigo-datacloud.im-tosca.opennebula": "opennebula",
+              "com.amazonaws.ec2": "ec2", "eu.indigo-datacloud.marathon": "marathon",
+              "eu.indigo-datacloud.chronos": "chronos"}
+
+
 def service(service_id, provider="P1", service_type="org.openstack.nova", **fields):
-    """A compute service in the catalog's shape; an IaaS one has an image and a flavor."""
+    """A compute service in the catalog's shape, with its site as the catalog builds it (none
+    for a type we have no driver for); an IaaS one has an image and a flavor."""
+    site_type = SITE_TYPES.get(service_type)
     data = {
         "id": service_id, "provider": provider, "service_type": service_type,
         "type": "compute", "endpoint": "https://%s.example.org" % service_id.lower(),
@@ -94,7 +103,8 @@ def service(service_id, provider="P1", service_type="org.openstack.nova", **fiel
                     "distribution": "ubuntu", "version": "22.04"}],
         "flavors": [{"flavor_id": "1", "flavor_name": "small", "ram": 2048, "num_vcpus": 1,
                      "disk": 20, "num_gpus": 0}],
-        "site": None,
+        "site": site_type and {"name": service_id, "type": site_type, "provider": provider,
+                               "service_id": service_id},
     }
     data.update(fields)
     return data
@@ -181,8 +191,11 @@ def indigo_catalog(customer="deep-hdc", organisation=None):
     services = {}
     for provider in cmdb["providers"]:
         for service_id, data in provider["services"].items():
-            item = dict(data, provider=provider["id"], site=None, tenant=None, images=[],
-                        flavors=[])
+            site_type = SITE_TYPES.get(data["service_type"])
+            item = dict(data, provider=provider["id"], tenant=None, images=[], flavors=[],
+                        site=site_type and {"name": service_id, "type": site_type,
+                                            "provider": provider["id"],
+                                            "service_id": service_id})
             item["supported_idps"] = [{"name": issuer, "issuer": issuer}
                                       for issuer in data.get("supported_idps") or []]
             for tenant in cmdb["tenants"].values():

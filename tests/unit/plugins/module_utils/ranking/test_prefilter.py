@@ -58,13 +58,6 @@ def test_iam_enabled_service_must_accept_the_users_issuer():
     assert "unset" in _reasons(result)  # iam_enabled's default is true
 
 
-def test_a_site_of_ours_has_no_iam_unless_it_says_so():
-    data = catalog(site_service("plain", "slurm") | {"iam_enabled": None},
-                   site_service("iam", "slurm", iam_enabled=True))
-    job = node("job", "tosca.nodes.paas.Job", {"command": "true"})
-    assert _ids(rank(topology(job), data, issuer=ISSUER)) == ["plain"]
-
-
 def test_no_issuer_means_no_iam_check():
     data = catalog(service("other", iam_enabled=True, supported_idps=[]))
     assert _ids(rank(topology(vm()), data)) == ["other"]
@@ -112,10 +105,13 @@ def test_azure_and_otc_need_credentials_too(service_type):
     assert result["ranked"] == [] and "credentials" in _reasons(result)["x"][0]
 
 
-def test_our_own_ec2_site_carries_its_credentials():
-    data = catalog(service("ec2-site", service_type="com.amazonaws.ec2",
-                           site={"name": "aws", "type": "ec2"}))
-    assert _ids(rank(topology(vm()), data)) == ["ec2-site"]
+def test_an_ec2_site_whose_settings_hold_its_own_account_is_exempt():
+    own = {"name": "aws", "type": "ec2", "credentials_required": False, "region": "eu-west-1"}
+    data = catalog(service("cmdb-aws", service_type="com.amazonaws.ec2"),
+                   service("our-aws", service_type="com.amazonaws.ec2", site=own))
+    result = rank(topology(vm()), data)
+    assert _ids(result) == ["our-aws"]
+    assert "credentials" in _reasons(result)["cmdb-aws"][0]
 
 
 def test_an_unknown_sla_id_is_indigos_error():
@@ -185,9 +181,9 @@ def test_kind_reason_names_the_kind_and_what_the_service_is():
     reasons = _reasons(rank(topology(node("app", I + "Container.Application.Docker.Marathon")),
                             _everything()))
     assert reasons["nova"] == ["a MARATHON deployment needs a Marathon service; this is a "
-                               "org.openstack.nova service"]
-    assert reasons["slurm"] == ["a MARATHON deployment needs a Marathon service; this is a "
-                                "slurm site"]
+                               "site of type openstack"]
+    assert reasons["mesos"] == ["a MARATHON deployment needs a Marathon service; this is a "
+                                "service of type eu.indigo-datacloud.mesos"]
 
 
 def test_storage_services_are_never_candidates():
@@ -364,6 +360,62 @@ def test_the_service_space_is_looked_up_under_indigos_default_name():
     job = node("job", I + "Container.Application.Docker.Chronos")
     service_space = _space(True, space=None, type_name=I + "OnedataServiceSpace")
     assert _ids(rank(topology(job, service_space), _chronos_catalog())) == ["cnaf"]
+
+
+ONEPROVIDERS = [
+    {"id": "op-b", "domain": "op.bari.example.org", "provider": "BARI", "service_id": "st-b"},
+    {"id": "op-x", "domain": "op.elsewhere.example.org", "provider": None, "service_id": None},
+    {"id": "op-c", "domain": "op.cnaf.example.org", "provider": "CNAF", "service_id": "st-c"},
+]
+
+
+def _onezone_catalog():
+    """Chronos at three providers; the space is at BARI, CNAF and an unregistered oneprovider
+    (the catalog's data.onedata as module_utils/sites resolves it through Onezone)."""
+    return catalog(*(service(name.lower(), provider=name, service_type=CHRONOS)
+                     for name in ("BARI", "CNAF", "IFCA")),
+                   data={"onedata": {"space": {"providers": ["BARI", "CNAF"],
+                                               "oneproviders": ONEPROVIDERS}}})
+
+
+def _onedata_job(smart, requested=None):
+    props = {"space": "space", "smartScheduling": smart}
+    if requested is not None:
+        props["oneproviders"] = requested
+    return topology(node("job", I + "Container.Application.Docker.Chronos"),
+                    node("data", I + "OnedataSpace", props))
+
+
+def test_requested_oneproviders_are_the_only_ones_kept():
+    result = rank(_onedata_job(True, ["op.cnaf.example.org"]), _onezone_catalog())
+    assert _ids(result) == ["cnaf"]
+    assert result["ranked"][0]["onedata"] == {"data": ONEPROVIDERS[2]}
+
+
+def test_a_requested_oneprovider_that_does_not_support_the_space_is_an_error():
+    with pytest.raises(RankingError, match="Node 'data': oneprovider op.nowhere.example.org "
+                                           "does not support OneData space 'space'"):
+        rank(_onedata_job(False, ["op.bari.example.org", "op.nowhere.example.org"]),
+             _onezone_catalog())
+
+
+def test_smart_scheduling_refuses_a_requested_unregistered_oneprovider():
+    with pytest.raises(RankingError, match="oneprovider op.elsewhere.example.org of space "
+                                           "'space' is not registered"):
+        rank(_onedata_job(True, ["op.elsewhere.example.org"]), _onezone_catalog())
+    # without smartScheduling it may be used: it filters nothing
+    result = rank(_onedata_job(False, ["op.elsewhere.example.org"]), _onezone_catalog())
+    assert len(result["ranked"]) == 3
+    assert result["ranked"][0]["onedata"] == {"data": ONEPROVIDERS[1]}
+
+
+def test_the_selected_oneprovider_is_the_co_located_one_else_the_first():
+    result = rank(_onedata_job(False), _onezone_catalog())
+    selected = {entry["service_id"]: entry["onedata"]["data"] for entry in result["ranked"]}
+    assert selected == {"bari": ONEPROVIDERS[0], "cnaf": ONEPROVIDERS[2],
+                        "ifca": ONEPROVIDERS[0]}
+    smart = rank(_onedata_job(True), _onezone_catalog())
+    assert sorted(_ids(smart)) == ["bari", "cnaf"]  # unregistered op-x is skipped
 
 
 def test_dynafed_needs_every_file_at_the_provider():

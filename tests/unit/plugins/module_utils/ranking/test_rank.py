@@ -79,7 +79,8 @@ def test_ranked_entries_explain_their_scores():
     assert chronos["reasons"] == ["sla weight 0.5 (SLA 5bfbc09aa9a88f528bf5114d)",
                                   "sla score 220.229", "metrics score 6.934473",
                                   "total score 227.16348"]
-    assert chronos["provider"] == "provider-RECAS-BARI" and chronos["site"] is None
+    assert chronos["provider"] == "provider-RECAS-BARI"
+    assert chronos["site"]["type"] == "openstack"  # the catalog's site, for the engine
 
 
 def test_a_discarded_service_leaves_the_request_as_indigo_removes_it():

@@ -195,12 +195,11 @@ def test_a_discarded_site_meets_no_further_rule():
 
 
 def test_candidate_view_fields_are_all_visible_to_rules():
-    rules = [{"name": "look", "discard": "service_id == 'C' && provider == 'IFCA' && "
-                                         "site == null && service_type == 'org.openstack.nova'"
-                                         " && properties.tier == `2` && "
-                                         "metrics.create_result == `1` && total_score == `5` && "
-                                         "sla_weight == `0` && region == 'eu-west' && "
-                                         "score == `5`"}]
+    rules = [{"name": "look", "discard": " && ".join([
+        "service_id == 'C'", "provider == 'IFCA'", "site.type == 'openstack'",
+        "service_type == 'org.openstack.nova'", "properties.tier == `2`",
+        "metrics.create_result == `1`", "total_score == `5`", "sla_weight == `0`",
+        "region == 'eu-west'", "score == `5`"])}]
     result = rank(topology(vm()), _three_sites(), rules=rules)
     assert [entry["service_id"] for entry in result["discarded"]] == ["C"]
 
