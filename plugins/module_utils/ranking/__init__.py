@@ -150,32 +150,14 @@ def _template_context(topology, context):
     return data
 
 
-def rank(topology, catalog, rules=None, context=None, issuer=None, creating=True):
-    """Rank the catalog's compute services for ``topology``; see the module docstring.
-
-    ``rules``: a rules file path, a list or ``{"rules": [...]}`` of rules, or a RuleSet from
-    ``load_rules``. ``context``: ``{user, group, use_case}`` for their ``when``. ``issuer``: the
-    user's token issuer (None: no IAM check). ``creating``: False on update (INDIGO skips the
-    public IP check then).
-
-    Returns ``{"ranked": [...best first...], "discarded": [...], "request": <CPR request>}``.
-    Raises RankingError only for bad input (placement policies, SLAM data, rules).
-    """
-    ruleset = _rules.load(rules)
-    active = ruleset.active(_template_context(topology, context)) if ruleset else []
-    needs = prefilter.read_needs(topology)
+def _prefilter(needs, catalog, issuer, creating, policy_services, spaces, with_slam):
+    """(survivors {service id: (images, flavors, volume types)}, discarded entries)."""
     services = catalog.get("services") or {}
-    slam = catalog.get("slam") or {}
-    slas = slam.get("sla") or []
-    with_slam = bool(slas or slam.get("preferences"))
-    policy_services = _policy_services(needs.policy, slas)
+    slas = (catalog.get("slam") or {}).get("sla") or []
     covered = ({service.get("service_id") for sla in slas for service in sla.get("services") or []}
                if with_slam else None)
-    spaces = prefilter.resolve_spaces(needs, catalog)
     by_provider = prefilter.provider_reasons(needs, catalog, spaces)
-
-    survivors = {}
-    discarded = []
+    survivors, discarded = {}, []
     for service_id, service in services.items():
         if service.get("type") != "compute":
             continue
@@ -191,6 +173,61 @@ def rank(topology, catalog, rules=None, context=None, issuer=None, creating=True
                               "reasons": reasons + found})
         else:
             survivors[service_id] = (images, flavors, volumes)
+    return survivors, discarded
+
+
+def _candidate(item, service, entry, matched, with_slam, where, spaces):
+    """A ranked entry (no rank yet) for CPR's ``item``, with the data-locality bonus."""
+    images, flavors, volumes = matched
+    total = cpr.short(item.total_score)
+    reasons = _score_reasons(item, entry, with_slam)
+    score = total
+    if where:
+        score += DATA_LOCALITY_BONUS
+        reasons.append("data locality: %s at this provider: %+g"
+                       % (", ".join(where), DATA_LOCALITY_BONUS))
+    provider = service.get("provider")
+    return {"service_id": item.service_id, "provider": provider, "site": service.get("site"),
+            "total_score": total, "sla_weight": cpr.short(item.sla_weight), "score": score,
+            "reasons": reasons, "images": images, "flavors": flavors, "volume_types": volumes,
+            "onedata": {space.node: space.selected(provider) for space in spaces}}
+
+
+def _apply_rules(active, candidate, service, metrics):
+    """Run the active rules on one candidate: the rule that discarded it, or None."""
+    view = {"service_id": candidate["service_id"], "provider": candidate["provider"],
+            "site": candidate["site"], "service_type": service.get("service_type"),
+            "properties": service.get("properties") or {}, "metrics": metrics or {},
+            "total_score": candidate["total_score"], "sla_weight": candidate["sla_weight"],
+            "region": service.get("region"), "score": candidate["score"]}
+    rule, notes = _rules.apply(active, view)
+    candidate["score"] = view["score"]
+    candidate["reasons"].extend(notes)
+    return rule
+
+
+def rank(topology, catalog, rules=None, context=None, issuer=None, creating=True):
+    """Rank the catalog's compute services for ``topology``; see the module docstring.
+
+    ``rules``: a rules file path, a list or ``{"rules": [...]}`` of rules, or a RuleSet from
+    ``load_rules``. ``context``: ``{user, group, use_case}`` for their ``when``. ``issuer``: the
+    user's token issuer (None: no IAM check). ``creating``: False on update (INDIGO skips the
+    public IP check then).
+
+    Returns ``{"ranked": [...best first...], "discarded": [...], "request": <CPR request>}``.
+    Raises RankingError only for bad input (placement policies, OneData requests, SLAM data,
+    rules).
+    """
+    ruleset = _rules.load(rules)
+    active = ruleset.active(_template_context(topology, context)) if ruleset else []
+    needs = prefilter.read_needs(topology)
+    services = catalog.get("services") or {}
+    slam = catalog.get("slam") or {}
+    with_slam = bool(slam.get("sla") or slam.get("preferences"))
+    policy_services = _policy_services(needs.policy, slam.get("sla") or [])
+    spaces = prefilter.resolve_spaces(needs, catalog)
+    survivors, discarded = _prefilter(needs, catalog, issuer, creating, policy_services, spaces,
+                                      with_slam)
 
     request = _request(catalog, services, survivors,
                        [entry["service_id"] for entry in discarded], with_slam)
@@ -211,43 +248,24 @@ def rank(topology, catalog, rules=None, context=None, issuer=None, creating=True
         if not item.ranked or item.service_id not in survivors:
             continue
         service = services[item.service_id]
-        images, flavors, volumes = survivors[item.service_id]
-        total = cpr.short(item.total_score)
-        weight = cpr.short(item.sla_weight)
-        reasons = _score_reasons(item, entries[item.service_id], with_slam)
-        score = total
-        where = locations.get(service.get("provider"))
-        if where:
-            score += DATA_LOCALITY_BONUS
-            reasons.append("data locality: %s at this provider: %+g"
-                           % (", ".join(where), DATA_LOCALITY_BONUS))
+        entry = entries[item.service_id]
+        candidate = _candidate(item, service, entry, survivors[item.service_id], with_slam,
+                               locations.get(service.get("provider")), spaces)
         if active:
-            view = {"service_id": item.service_id, "provider": service.get("provider"),
-                    "site": service.get("site"), "service_type": service.get("service_type"),
-                    "properties": service.get("properties") or {},
-                    "metrics": entries[item.service_id].get("metrics") or {},
-                    "total_score": total, "sla_weight": weight,
-                    "region": service.get("region"), "score": score}
-            rule, notes = _rules.apply(active, view)
+            rule = _apply_rules(active, candidate, service, entry.get("metrics"))
             if rule is not None:
                 discarded.append({"service_id": item.service_id,
-                                  "provider": service.get("provider"),
+                                  "provider": candidate["provider"],
                                   "reasons": ["rule %s: discarded" % rule]})
                 continue
-            score = view["score"]
-            reasons.extend(notes)
-        ranked.append((-(weight or 0.0), -score, position, {
-            "service_id": item.service_id, "provider": service.get("provider"),
-            "site": service.get("site"), "total_score": total, "sla_weight": weight,
-            "score": round(score, 6), "reasons": reasons, "images": images,
-            "flavors": flavors, "volume_types": volumes,
-            "onedata": {space.node: space.selected(service.get("provider"))
-                        for space in spaces}}))
-    # CPR's order is lexicographic on (weight, score); bonus and rules move sites within a
-    # weight, never across weights.
+        ranked.append((-(candidate["sla_weight"] or 0.0), -candidate["score"], position,
+                       candidate))
+    # CPR's order is lexicographic on (weight, score); the bonus and rules move sites within
+    # a weight, never across weights. Equal ones keep CPR's order.
     ranked.sort(key=lambda row: row[:3])
     best_first = []
     for number, row in enumerate(ranked, 1):
-        entry = row[3]
-        best_first.append(dict(rank=number, **entry))
+        candidate = row[3]
+        candidate["score"] = round(candidate["score"], 6)
+        best_first.append(dict(rank=number, **candidate))
     return {"ranked": best_first, "discarded": discarded, "request": request}

@@ -7,6 +7,7 @@ request it builds, and real INDIGO templates against the orchestrator's local CM
 from __future__ import annotations
 
 import copy
+import os
 
 import pytest
 
@@ -20,6 +21,7 @@ from ansible_collections.paas.orchestrator.tests.unit.plugins.module_utils.ranki
     I,
     catalog,
     fixture,
+    fixtures_dir,
     indigo_catalog,
     load_template,
     monitored,
@@ -249,6 +251,22 @@ def test_indigo_compute_template_on_the_local_cmdb_and_slam():
     assert result["ranked"] == []
     assert _reasons(result)["RECAS-BARI_c8eacd25-30ea-4c42-97b7-14255eff65a9"][0].startswith(
         "no image matches node 'my_server'")
+
+
+def test_the_catalog_module_utils_sites_collects_ranks_as_indigo():
+    from ansible_collections.paas.orchestrator.plugins.module_utils.sites import collect
+
+    where = os.path.join(fixtures_dir(), "orchestrator")
+    data = collect({"cmdb": {"file": os.path.join(where, "cmdb.db")},
+                    "slam": {"file": os.path.join(where, "slam.db")}},
+                   customer="deep-hdc", organisation="egi")
+    topo = load_template("orchestrator/src/test/resources/tosca/compute_tosca.yaml",
+                         {"cpus": 2})
+    result = rank(topo, data)
+    assert [(e["rank"], e["service_id"], e["total_score"]) for e in result["ranked"]] == [
+        (1, "RECAS-BARI_c8eacd25-30ea-4c42-97b7-14255eff65a9", 204.15)]
+    assert result["ranked"][0]["site"]["type"] == "openstack"
+    assert result["request"]["sla"] == data["slam"]["sla"]
 
 
 def test_indigo_helm_template_ranks_the_kubernetes_service():
