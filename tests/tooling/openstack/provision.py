@@ -5,7 +5,8 @@ venv needed), as the bootstrap admin. Every step is idempotent: it looks first a
 is missing, so that a warm start costs a few GETs.
 
     provision.py identity      # projects, users, roles, services and endpoints (Keystone only)
-    provision.py wait-compute  # until nova and cinder report their services up; the hypervisor exists
+    provision.py wait-compute  # until nova and cinder report their services up
+    provision.py hypervisors   # exit 0 when nova lists a hypervisor (its host is mapped)
     provision.py resources     # flavors, image, networks, routers, quotas
     provision.py record        # clouds.yaml in the state dir + "openstack" in services.json
 
@@ -210,12 +211,11 @@ def identity(api, heat):
 # --- readiness ---------------------------------------------------------------------------------
 
 def wait_compute(api, timeout):
-    """Wait until nova's and cinder's services are up and nova-compute has created its hypervisor."""
+    """Wait until nova's and cinder's services report up."""
     deadline = time.time() + timeout
     wanted = {'nova-conductor', 'nova-scheduler', 'nova-compute', 'cinder-scheduler', 'cinder-volume'}
     while True:
         up = set()
-        hypervisors = []
         try:
             for service in api.get(NOVA + '/os-services', 'services'):
                 if service['state'] == 'up':
@@ -223,16 +223,21 @@ def wait_compute(api, timeout):
             for service in api.get('%s/%s/os-services' % (CINDER, api.project_id), 'services'):
                 if service['state'] == 'up':
                     up.add(service['binary'])
-            hypervisors = api.get(NOVA + '/os-hypervisors', 'hypervisors')
         except (RuntimeError, OSError) as error:
             last = str(error)
         else:
-            last = 'up: %s; hypervisors: %d' % (', '.join(sorted(up)) or 'none', len(hypervisors))
-            if wanted <= up and hypervisors:
+            last = 'up: %s' % (', '.join(sorted(up)) or 'none')
+            if wanted <= up:
                 return
         if time.time() > deadline:
             raise SystemExit('provision: compute/volume services not up after %ss (%s)' % (timeout, last))
         time.sleep(0.5)
+
+
+def hypervisors(api):
+    """Exit 0 when nova shows a hypervisor: only once its host is mapped to a cell (discover_hosts)."""
+    if not api.get(NOVA + '/os-hypervisors', 'hypervisors'):
+        raise SystemExit(1)
 
 
 # --- resources ---------------------------------------------------------------------------------
@@ -397,10 +402,12 @@ def main():
         identity(api, heat)
     elif command == 'wait-compute':
         wait_compute(api, float(sys.argv[2]) if len(sys.argv) > 2 else 120)
+    elif command == 'hypervisors':
+        hypervisors(api)
     elif command == 'resources':
         resources(api)
     else:
-        raise SystemExit('usage: provision.py identity|wait-compute [timeout]|resources|record')
+        raise SystemExit('usage: provision.py identity|wait-compute [timeout]|hypervisors|resources|record')
 
 
 if __name__ == '__main__':

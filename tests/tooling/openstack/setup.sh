@@ -368,6 +368,13 @@ start_heat() {
     launch_python heat 8004 heat.cmd.all --config-file "$etc/heat.conf"
 }
 
+map_compute_host() {
+    # Nova hides a compute node until its host is mapped to a cell; the scheduler's periodic
+    # discovery would take up to 10 s more, and the node may not exist yet on the first try.
+    nova_manage cell_v2 discover_hosts >> "$dir/log/nova-manage.log" 2>&1
+    provision hypervisors
+}
+
 provision() {  # provision.py sub-command args...
     OS_PAAS_PASSWORD=$(password) OS_PAAS_STATE_DIR=$dir OS_PAAS_HEAT=$heat "$py" "$here/provision.py" "$@"
 }
@@ -403,8 +410,9 @@ start() {
     wait_apis
     log "all APIs answering"
     provision wait-compute "$timeout"
-    nova_manage cell_v2 discover_hosts >> "$dir/log/nova-manage.log" 2>&1
-    log "compute host mapped, nova and cinder services up"
+    log "nova and cinder services up"
+    wait_until "compute host mapping" map_compute_host
+    log "compute host mapped"
     provision resources
     provision record
     log "ready: http://127.0.0.1:5000/v3 (clouds: $dir/clouds.yaml, services.json key openstack)"
