@@ -62,8 +62,9 @@ class RuleSet:
         """The rules whose ``when`` holds in ``context``."""
         chosen = []
         for rule in self.rules:
-            if rule.when is None or not jmes.is_false(_evaluate(rule, "when", rule.when,
-                                                                  context)):
+            if rule.when is None:
+                chosen.append(rule)
+            elif not jmes.is_false(_evaluate(rule, "when", rule.when, context)):
                 chosen.append(rule)
         return chosen
 
@@ -193,9 +194,9 @@ def apply(rules, candidate):
             if not jmes.is_false(_evaluate(rule, "discard", rule.value, candidate)):
                 return rule.name, reasons
             continue
-        if rule.match is not None and jmes.is_false(_evaluate(rule, "match", rule.match,
-                                                                candidate)):
-            continue
+        if rule.match is not None:
+            if jmes.is_false(_evaluate(rule, "match", rule.match, candidate)):
+                continue
         amount = _amount(rule, candidate)
         if amount is None:
             continue

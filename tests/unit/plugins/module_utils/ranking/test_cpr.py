@@ -41,13 +41,12 @@ def test_golden_scores_need_java_float_arithmetic():
 # --- SLA score --------------------------------------------------------------------------------
 
 def test_sla_score_sums_restrictions_times_normalisation_factor():
-    targets = [{"type": "public_ip", "restrictions": {"total_guaranteed": 10, "total_limit": 10,
-                                                     "user_guaranteed": 1, "user_limit": 3}},
-               {"type": "computing_time", "restrictions": {"total_guaranteed": 20,
-                                                           "instance_limit": 5,
-                                                           "user_guaranteed": 10,
-                                                           "user_limit": 10,
-                                                           "total_limit": 5}}]
+    targets = [
+        {"type": "public_ip", "restrictions": {
+            "total_guaranteed": 10, "total_limit": 10, "user_guaranteed": 1, "user_limit": 3}},
+        {"type": "computing_time", "restrictions": {
+            "total_guaranteed": 20, "instance_limit": 5, "user_guaranteed": 10,
+            "user_limit": 10, "total_limit": 5}}]
     assert cpr.short(cpr.sla_score(targets)) == 24.83  # 24 + 50 x 0.0166
 
 
@@ -167,10 +166,10 @@ def test_build_entries_a_later_priority_overwrites_and_monitoring_sets_type_and_
         "preferences": [{"service_type": "compute", "priority": [
             {"sla_id": "s1", "service_id": "svc", "weight": 0.2},
             {"sla_id": "s2", "service_id": "svc", "weight": 0.7}]}],
-        "sla": [{"id": "s1", "provider": "P1", "services": [{"service_id": "svc",
-                                                              "targets": _ip(1)}]},
-                {"id": "s2", "provider": "P2", "services": [{"service_id": "svc",
-                                                              "targets": _ip(2)}]}],
+        "sla": [{"id": "s1", "provider": "P1",
+                 "services": [{"service_id": "svc", "targets": _ip(1)}]},
+                {"id": "s2", "provider": "P2",
+                 "services": [{"service_id": "svc", "targets": _ip(2)}]}],
         "monitoring": [{"provider": "P9", "services": [
             {"service_id": "svc", "type": cpr.MARATHON, "service_parent_id": "mesos",
              "metrics": [{"metricName": "run_result", "metricValue": 1}]},

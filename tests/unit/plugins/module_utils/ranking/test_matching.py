@@ -140,8 +140,8 @@ def test_gpu_driver_and_cuda_flags_required_true_need_true_and_false_asks_nothin
     assert matching.match_image({"gpu_driver_version": "470"}, images)["image_id"] == "cuda"
     assert matching.match_image({"cuDNN_version": "8"}, images)["image_id"] == "cuda"
     # a false flag still counts as a filter: with a name that matched nothing, not "no match"
-    assert matching.match_image({"image": "nothing", "gpu_driver": False}, images) \
-        ["image_id"] == "plain"
+    found = matching.match_image({"image": "nothing", "gpu_driver": False}, images)
+    assert found["image_id"] == "plain"
 
 
 # --- flavors ----------------------------------------------------------------------------------
@@ -157,8 +157,8 @@ FLAVORS = [
 ]
 
 
-def _pick(wanted, flavors=FLAVORS):
-    found = matching.match_flavor(wanted, matching.sort_flavors(flavors))
+def _pick(wanted, flavors=None):
+    found = matching.match_flavor(wanted, matching.sort_flavors(flavors or FLAVORS))
     return found and found["flavor_name"]
 
 

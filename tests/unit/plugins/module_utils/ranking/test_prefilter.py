@@ -346,8 +346,8 @@ def test_smart_scheduling_discards_providers_without_a_oneprovider_of_the_space(
 
 def test_without_smart_scheduling_the_space_filters_nothing():
     job = node("job", I + "Container.Application.Docker.Chronos")
-    assert sorted(_ids(rank(topology(job, _space(False)), _chronos_catalog()))) == ["bari",
-                                                                                  "cnaf"]
+    result = rank(topology(job, _space(False)), _chronos_catalog())
+    assert sorted(_ids(result)) == ["bari", "cnaf"]
 
 
 def test_smart_scheduling_on_a_space_the_catalog_does_not_know_fits_nowhere():

@@ -292,7 +292,7 @@ def test_indigo_onedata_template_with_smart_scheduling():
     chronos = "RECAS-BARI_ff8205c5-0a73-455e-b3d0-4b3b05e64d36"
     result = rank(topo, data)
     assert _ids(result) == [chronos]
-    assert result["ranked"][0]["reasons"][-1].startswith("data locality: OneData space "
-                                                          "'user-space'")
+    assert result["ranked"][0]["reasons"][-1].startswith(
+        "data locality: OneData space 'user-space'")
     data["data"]["onedata"]["user-space"]["providers"] = ["ELSEWHERE"]
     assert "needs smartScheduling" in _reasons(rank(topo, data))[chronos][0]

@@ -139,8 +139,8 @@ def test_when_selects_rules_by_user_group_use_case_and_template():
     context = {"user": "bob", "group": "cms", "use_case": None,
                "template": {"deployment_kind": "TOSCA",
                             "node_types": ["tosca.nodes.indigo.Compute"]}}
-    assert [rule.name for rule in rules.active(context)] == ["for-cms", "for-vms", "for-tosca",
-                                                            "always"]
+    assert [rule.name for rule in rules.active(context)] == [
+        "for-cms", "for-vms", "for-tosca", "always"]
 
 
 # --- effects on rank() ------------------------------------------------------------------------
