@@ -176,7 +176,7 @@ def identity(api, heat):
     grants += [(project, project, 'member') for project in PROJECTS]
     if heat:
         grants += [(project, project, 'heat_stack_owner') for project in PROJECTS]
-    for user, project, _ in grants:
+    for user, project, dummy in grants:
         if user not in users:
             log('creating user %s' % user)
             users[user] = api.post(KEYSTONE + '/users', 'user', {
