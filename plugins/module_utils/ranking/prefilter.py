@@ -123,8 +123,8 @@ def _placement_policy(topology):
 
 
 def _strings(value):
-    return [item for item in value or [] if isinstance(item, str)] \
-        if isinstance(value, list) else []
+    """The strings of a list property (of anything else, e.g. a function left for later: none)."""
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
 def read_needs(topology):
@@ -143,9 +143,10 @@ def read_needs(topology):
                               matching.flavor_requirement(node)))
         elif node.kind == kinds.JOB:
             has_job = True
-            urls = _strings(node.properties.get("uris"))
-            urls += [entry["url"] for entry in node.properties.get("input_files") or []
-                     if isinstance(entry, dict) and isinstance(entry.get("url"), str)]
+            staged = node.properties.get("input_files")
+            urls = _strings(node.properties.get("uris")) + _strings(
+                [entry.get("url") for entry in staged if isinstance(entry, dict)]
+                if isinstance(staged, list) else None)
             needs.job_urls.extend((name, url) for url in urls)
         if BLOCK_STORAGE in ancestry:
             volume_type = node.properties.get("type")
