@@ -5,7 +5,7 @@ venv needed), as the bootstrap admin. Every step is idempotent: it looks first a
 is missing, so that a warm start costs a few GETs.
 
     provision.py identity      # projects, users, roles, services and endpoints (Keystone only)
-    provision.py wait-compute  # until nova and cinder report their services up
+    provision.py wait-compute TIMEOUT BINARY=START...  # until these services report since START
     provision.py hypervisors   # exit 0 when nova lists a hypervisor (its host is mapped)
     provision.py resources     # flavors, image, networks, routers, quotas
     provision.py record        # clouds.yaml in the state dir + "openstack" in services.json
@@ -15,6 +15,7 @@ domain, roles and endpoint), OS_PAAS_SERVICES_JSON (default ~/.paas-orchestrator
 """
 from __future__ import annotations
 
+import calendar
 import fcntl
 import json
 import os
@@ -210,24 +211,34 @@ def identity(api, heat):
 
 # --- readiness ---------------------------------------------------------------------------------
 
-def wait_compute(api, timeout):
-    """Wait until nova's and cinder's services report up."""
+def heartbeat(service):
+    """A service's last report (updated_at, UTC) as seconds since the epoch; 0 if it never reported."""
+    if not service.get('updated_at'):
+        return 0
+    stamp = service['updated_at'].split('.')[0].replace('Z', '')
+    return calendar.timegm(time.strptime(stamp, '%Y-%m-%dT%H:%M:%S'))
+
+
+def wait_compute(api, timeout, started):
+    """Wait until nova's and cinder's services are up and have reported since they were started.
+
+    started maps a binary to its start time (epoch): a service stopped less than service_down_time
+    (60 s) ago is still shown up, from its last heartbeat before the stop.
+    """
     deadline = time.time() + timeout
-    wanted = {'nova-conductor', 'nova-scheduler', 'nova-compute', 'cinder-scheduler', 'cinder-volume'}
     while True:
         up = set()
         try:
-            for service in api.get(NOVA + '/os-services', 'services'):
-                if service['state'] == 'up':
-                    up.add(service['binary'])
-            for service in api.get('%s/%s/os-services' % (CINDER, api.project_id), 'services'):
-                if service['state'] == 'up':
-                    up.add(service['binary'])
+            services = api.get(NOVA + '/os-services', 'services')
+            services += api.get('%s/%s/os-services' % (CINDER, api.project_id), 'services')
         except (RuntimeError, OSError) as error:
             last = str(error)
         else:
-            last = 'up: %s' % (', '.join(sorted(up)) or 'none')
-            if wanted <= up:
+            for service in services:
+                if service['state'] == 'up' and heartbeat(service) >= started.get(service['binary'], 0) - 1:
+                    up.add(service['binary'])
+            last = 'reported since their start: %s' % (', '.join(sorted(up)) or 'none')
+            if set(started) <= up:
                 return
         if time.time() > deadline:
             raise SystemExit('provision: compute/volume services not up after %ss (%s)' % (timeout, last))
@@ -401,13 +412,13 @@ def main():
     if command == 'identity':
         identity(api, heat)
     elif command == 'wait-compute':
-        wait_compute(api, float(sys.argv[2]) if len(sys.argv) > 2 else 120)
+        wait_compute(api, float(sys.argv[2]), dict((b, float(t)) for b, t in (a.split('=') for a in sys.argv[3:])))
     elif command == 'hypervisors':
         hypervisors(api)
     elif command == 'resources':
         resources(api)
     else:
-        raise SystemExit('usage: provision.py identity|wait-compute [timeout]|hypervisors|resources|record')
+        raise SystemExit('usage: provision.py identity|wait-compute TIMEOUT BINARY=START...|hypervisors|resources|record')
 
 
 if __name__ == '__main__':

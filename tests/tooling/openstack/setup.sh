@@ -409,9 +409,13 @@ start() {
     [ "$heat" = 1 ] && start_heat
     wait_apis
     log "all APIs answering"
-    provision wait-compute "$timeout"
+    local name started=()
+    for name in nova-conductor nova-scheduler nova-compute cinder-scheduler cinder-volume; do
+        started+=("$name=$(stat -c %Y "$dir/run/$name.pid")")
+    done
+    provision wait-compute "$timeout" "${started[@]}"
     log "nova and cinder services up"
-    wait_until "compute host mapping" map_compute_host
+    provision hypervisors 2>/dev/null || wait_until "compute host mapping" map_compute_host
     log "compute host mapped"
     provision resources
     provision record
