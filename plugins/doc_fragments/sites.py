@@ -11,9 +11,10 @@ class ModuleDocFragment:
 options:
   sites:
     description:
-      - The candidate sites, best first. The deployment goes to the first site that can run it;
-        when that site fails (a provider error such as unreachable, out of quota, timed out) it moves to
-        the next one, up to O(max_providers_retry) sites. A job that fails for good fails the
+      - The candidate sites, best first; or leave them out and give O(sources) to have them
+        ranked. The deployment goes to the first site that can run it; when that site fails (a
+        provider error such as unreachable, out of quota, timed out) it moves to the next one,
+        up to O(max_providers_retry) sites. A job that fails for good fails the
         deployment without moving on, as in INDIGO.
       - Each site is a mapping with C(name) (unique) and C(type) (V(local) today; V(openstack),
         V(ec2), V(opennebula), V(marathon), V(chronos), V(slurm) are reserved for the drivers that

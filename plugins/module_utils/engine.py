@@ -29,6 +29,13 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.registry
     driver_for,
     validate_sites,
 )
+from ansible_collections.paas.orchestrator.plugins.module_utils.placement import (
+    place,
+    sites_of,
+)
+from ansible_collections.paas.orchestrator.plugins.module_utils.placement import (
+    summary as placement_summary,
+)
 from ansible_collections.paas.orchestrator.plugins.module_utils.redaction import (
     is_secret_name,
     public,
@@ -80,7 +87,7 @@ class Request:
     def __init__(self, template=None, parameters=None, sites=None, uuid=None, name=None,
                  wait=True, timeout=3600, provider_timeout=None, max_providers_retry=None,
                  keep_last_attempt=False, callback=None, created_by=None, user_group=None,
-                 tosca_options=None):
+                 tosca_options=None, placement=None):
         if not uuid and not name:
             raise EngineError("A deployment needs a name or a uuid")
         self.uuid = uuid or uuid_for(name)
@@ -99,6 +106,7 @@ class Request:
         self.created_by = created_by
         self.user_group = user_group
         self.tosca_options = tosca_options or {}
+        self.placement = placement  # a placement.Placement, used when no sites are given
 
 
 class Engine:
@@ -116,31 +124,47 @@ class Engine:
         # job specs now: a bad staging URL or path is refused before anything is written
         specs = {resource.key: jobs.job_spec(plan, resource)
                  for resource in plan.resources if resource.kind == kinds.JOB}
-        sites = validate_sites(request.sites)
-        for site in sites:
-            driver_for(site)  # a bad site definition fails here, before anything is written
-        template_text = _template_text(request.template)
-        digest = _digest(topology)
         current = self.store.get_deployment(request.uuid)
         planned = [resource.to_dict() for resource in plan.resources]
+        if current is not None:
+            self._check_unchanged(current, _digest(topology), topology)
+            if current["status"] in FAILED or check_mode or current["status"] not in IN_PROGRESS:
+                return {"changed": False, "planned": planned, "warnings": [],
+                        "deployment": self.describe(request.uuid)}
+        elif request.name is None:
+            # uuids are ours to give: a new deployment is made by name
+            raise EngineError("The deployment %s doesn't exist" % request.uuid)
+        sites, ranking, warnings = self._candidates(request, topology)
+        for site in sites:
+            driver_for(site)  # a bad site definition fails here, before anything is written
+        done = {"changed": False, "planned": planned, "warnings": warnings}
         if current is None:
-            if request.name is None:
-                # uuids are ours to give: a new deployment is made by name
-                raise EngineError("The deployment %s doesn't exist" % request.uuid)
             self._check_some_site_fits(sites, plan)
             if check_mode:
-                return {"changed": True, "deployment": None, "planned": planned}
-            current = self._create(request, topology, plan, sites, template_text, digest)
+                return dict(done, changed=True, deployment=None)
+            self._create(request, topology, plan, sites, _template_text(request.template),
+                         _digest(topology), ranking)
             changed = True
         else:
-            self._check_unchanged(current, digest, topology)
-            if current["status"] in FAILED or check_mode or current["status"] not in IN_PROGRESS:
-                return {"changed": False, "deployment": self.describe(request.uuid),
-                        "planned": planned}
+            sites = _in_recorded_order(current, sites)
             changed = False
         context = _Context(topology, plan, sites, specs)
         changed = self._drive(request.uuid, context, request.wait) or changed
-        return {"changed": changed, "deployment": self.describe(request.uuid), "planned": planned}
+        return dict(done, changed=changed, deployment=self.describe(request.uuid))
+
+    def _candidates(self, request, topology):
+        """(sites to try in order, the ranking that chose them or None, source warnings)."""
+        if request.sites is not None:
+            return validate_sites(request.sites), None, []
+        if request.placement is None:
+            raise EngineError("Give the sites to deploy on ('sites') or where to find them "
+                              "('sources')")
+        ranking, warnings = place(topology, request.placement)
+        if not ranking["ranked"]:
+            raise EngineError("%s: %s" % (NO_PROVIDER, "; ".join(
+                "%s: %s" % (entry["service_id"], ", ".join(entry["reasons"]))
+                for entry in ranking["discarded"]) or "no site in the sources"))
+        return validate_sites(sites_of(ranking)), placement_summary(ranking), warnings
 
     def absent(self, uuid, sites=None, wait=True, timeout=600, check_mode=False):
         current = self.store.get_deployment(uuid)
@@ -190,6 +214,8 @@ class Engine:
         metadata = deployment.get("metadata") or {}
         shown["name"] = metadata.get("name")
         shown["deploymentKind"] = metadata.get("deployment_kind")
+        if metadata.get("placement"):
+            shown["placement"] = metadata["placement"]
         return shown
 
     # -- creation ---------------------------------------------------------------------------
@@ -213,7 +239,7 @@ class Engine:
         raise EngineError("Updating a %s deployment is not supported yet"
                           % topology.deployment_kind)
 
-    def _create(self, request, topology, plan, sites, template_text, digest):
+    def _create(self, request, topology, plan, sites, template_text, digest, ranking):
         now = self.clock()
         row = {
             "uuid": request.uuid,
@@ -232,7 +258,7 @@ class Engine:
             "sites": [public(site) for site in sites],
             "metadata": {"name": request.name, "digest": digest, "created": now,
                          "timeout": request.timeout, "provider_timeout": request.provider_timeout,
-                         "deployment_kind": topology.deployment_kind},
+                         "deployment_kind": topology.deployment_kind, "placement": ranking},
         }
         with self.store.transaction():
             deployment = self.store.create_deployment(row)
@@ -512,6 +538,13 @@ class _Context:
 
     def candidates(self, limit):
         return self.sites[:limit] if limit else self.sites
+
+
+def _in_recorded_order(deployment, sites):
+    """A resumed deployment keeps the order its sites had at creation (a ranking may differ
+    now); the sites given now bring back the settings the store does not keep (secrets)."""
+    given = {site["name"]: site for site in sites}
+    return [dict(site, **given.get(site["name"], {})) for site in deployment.get("sites") or []]
 
 
 def _dependants(plan, resource):

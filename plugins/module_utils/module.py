@@ -17,7 +17,10 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.base imp
     SiteConfigError,
 )
 from ansible_collections.paas.orchestrator.plugins.module_utils.engine import EngineError
+from ansible_collections.paas.orchestrator.plugins.module_utils.placement import Placement
+from ansible_collections.paas.orchestrator.plugins.module_utils.ranking import RankingError
 from ansible_collections.paas.orchestrator.plugins.module_utils.redaction import secret_values
+from ansible_collections.paas.orchestrator.plugins.module_utils.sites import SourceError
 from ansible_collections.paas.orchestrator.plugins.module_utils.store import (
     StoreError,
     open_store,
@@ -39,6 +42,14 @@ WAIT_ARGS = dict(
     wait=dict(type="bool", default=True),
     timeout=dict(type="int", default=3600),
     provider_timeout=dict(type="int"),
+)
+# Mirrored by doc_fragments/placement.py.
+PLACEMENT_ARGS = dict(
+    sources=dict(type="dict"),
+    rules=dict(type="raw"),
+    use_case=dict(type="str"),
+    issuer=dict(type="str"),
+    on_unreachable=dict(type="str", choices=["error", "warn", "skip"], default="error"),
 )
 # Mirrored by doc_fragments/sites.py.
 SITES_ARGS = dict(
@@ -72,6 +83,16 @@ class PaasModule:
         """
         self.module.no_log_values.update(secret_values(parameters))
 
+    def placement(self, user=None, group=None):
+        """The placement options as a Placement, or None when no sources are given."""
+        if not self.params.get("sources"):
+            return None
+        self.module.no_log_values.update(secret_values(self.params["sources"]))
+        return Placement(self.params["sources"], rules=self.params["rules"], user=user,
+                         group=group, use_case=self.params["use_case"],
+                         issuer=self.params["issuer"],
+                         on_unreachable=self.params["on_unreachable"])
+
     def open_store(self):
         """The store of the ``store`` option; closed by __call__."""
         url = self.params.get("store")
@@ -99,7 +120,7 @@ class PaasModule:
             self.run()
         except ToscaError as exc:
             self.module.fail_json(msg=str(exc), error=exc.to_dict())
-        except (StoreError, SiteConfigError, EngineError) as exc:
+        except (StoreError, SiteConfigError, EngineError, SourceError, RankingError) as exc:
             self.module.fail_json(msg=str(exc))
         finally:
             if self.store is not None:

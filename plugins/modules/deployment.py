@@ -13,6 +13,10 @@ description:
   - Deploys an INDIGO-style TOSCA template with its parameters on the first of O(sites) that can
     run it, moving on to the next site when one fails, and records the deployment, its
     resources and every attempt in the O(store).
+  - Without O(sites), the sites come from O(sources) (a sites file, INDIGO's CMDB, SLAM,
+    monitoring and OneData), filtered and ranked as INDIGO's CloudProviderRanker does, then
+    through the O(rules) of the user (O(created_by)), group (O(user_group)) and O(use_case);
+    the ranking, with the reasons behind it, is kept with the deployment (C(placement)).
   - A reconciler. Each call picks up where the last one left off, so a run that was killed is
     resumed by running the task again; with the same template and parameters a finished
     deployment is left as it is (no change).
@@ -71,6 +75,7 @@ options:
 extends_documentation_fragment:
   - paas.orchestrator.tosca
   - paas.orchestrator.sites
+  - paas.orchestrator.placement
   - paas.orchestrator.store
   - paas.orchestrator.wait
 attributes:
@@ -131,6 +136,13 @@ deployment:
     outputs: {summary: "file:///tmp/paas-orchestrator-demo/summary.txt"}
     resources: [{toscaNodeName: simulate, state: STARTED, physicalId: "here:0a8d.../simulate#0"}]
     attempts: [{site: here, start: "2026-11-25T18:00:00.000000+00:00", end: "...", error: null}]
+placement:
+  description:
+    - Inside RV(deployment), when the sites were ranked from O(sources), the ranking: C(ranked)
+      (rank 1 best, with site, score and reasons) and C(discarded) (with the reasons each site
+      was left out).
+  returned: when ranked
+  type: dict
 planned:
   description: The resources the template asks for, one per node instance (check mode included).
   returned: with state=present
@@ -140,6 +152,7 @@ planned:
 
 from ansible_collections.paas.orchestrator.plugins.module_utils.engine import Engine, Request
 from ansible_collections.paas.orchestrator.plugins.module_utils.module import (
+    PLACEMENT_ARGS,
     SITES_ARGS,
     STORE_ARGS,
     TOSCA_ARGS,
@@ -159,12 +172,14 @@ class Deployment(PaasModule):
         callback=dict(type="str"),
         created_by=dict(type="str"),
         user_group=dict(type="str"),
-        **TOSCA_ARGS, **SITES_ARGS, **STORE_ARGS, **WAIT_ARGS,
+        **TOSCA_ARGS, **SITES_ARGS, **PLACEMENT_ARGS, **STORE_ARGS, **WAIT_ARGS,
     )
     module_kwargs = dict(
         supports_check_mode=True,
         required_one_of=[("name", "uuid")],
-        required_if=[("state", "present", ("template", "sites"))],
+        required_if=[("state", "present", ("template",)),
+                     ("state", "present", ("sites", "sources"), True)],
+        mutually_exclusive=[("sites", "sources")],
     )
 
     def run(self):
@@ -180,13 +195,16 @@ class Deployment(PaasModule):
             max_providers_retry=params["max_providers_retry"],
             keep_last_attempt=params["keep_last_attempt"], callback=params["callback"],
             created_by=params["created_by"], user_group=params["user_group"],
-            tosca_options=self.tosca_options())
+            tosca_options=self.tosca_options(),
+            placement=self.placement(user=params["created_by"], group=params["user_group"]))
         before = engine.describe(request.uuid)
         if params["state"] == "absent":
             result = engine.absent(request.uuid, sites=params["sites"], wait=params["wait"],
                                    timeout=params["timeout"], check_mode=self.module.check_mode)
         else:
             result = engine.present(request, check_mode=self.module.check_mode)
+        for warning in result.pop("warnings", ()):
+            self.module.warn(warning)
         after = result["deployment"]
         result["diff"] = {"before": _status(before), "after": _status(after)}
         if self.module.check_mode and result["changed"]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from ansible.errors import AnsibleLookupError
 from ansible.utils.unsafe_proxy import wrap_var
 
+from ansible_collections.paas.orchestrator.plugins.module_utils.ranking import RankingError
+from ansible_collections.paas.orchestrator.plugins.module_utils.sites import SourceError
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.errors import ToscaError
 
 
@@ -22,11 +24,12 @@ def tosca_options(plugin):
                 timeout=plugin.get_option("import_timeout"))
 
 
-def lookup_errors(func):
-    """Run ``func``; the engine's errors become AnsibleLookupError with their message."""
+def engine_errors(func):
+    """Run ``func``; errors of the engine (bad template, source, rules) become
+    AnsibleLookupError with their message."""
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except ToscaError as exc:
+        except (ToscaError, SourceError, RankingError) as exc:
             raise AnsibleLookupError(str(exc)) from None
     return wrapper

@@ -36,5 +36,10 @@ def validate_sites(sites):
     return sites
 
 
+def available():
+    """The site types that have a driver today."""
+    return tuple(_DRIVERS)
+
+
 def driver_for(site):
     return _DRIVERS[site["type"]](site)
