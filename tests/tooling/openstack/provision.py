@@ -56,6 +56,9 @@ FLAVORS = [
     {'name': 'm1.small', 'vcpus': 1, 'ram': 2048, 'disk': 20},
     {'name': 'm1.medium', 'vcpus': 2, 'ram': 4096, 'disk': 40},
 ]
+# Never schedulable: more disk than FakeDriver's host reports (600000 GB), within every quota (nova
+# has no disk quota). A boot with it ends in ERROR with the fault "No valid host was found".
+NOHOST_FLAVOR = {'name': 'x1.nohost', 'vcpus': 1, 'ram': 512, 'disk': 1000000}
 PUBLIC = {'network': 'public', 'subnet': 'public-subnet', 'cidr': '203.0.113.0/24', 'gateway': '203.0.113.1',
           'pool': ('203.0.113.10', '203.0.113.250')}
 PRIVATE = {'network': 'private', 'subnet': 'private-subnet', 'cidr': '10.0.0.0/24', 'gateway': '10.0.0.1',
@@ -256,7 +259,7 @@ def hypervisors(api):
 def ensure_flavors(api):
     """m1.tiny, m1.small, m1.medium, public."""
     flavors = by_name(api.get(query(NOVA + '/flavors/detail', is_public='None'), 'flavors'))
-    for flavor in FLAVORS:
+    for flavor in FLAVORS + [NOHOST_FLAVOR]:
         have = flavors.get(flavor['name'])
         if have is None:
             log('creating flavor %s' % flavor['name'])
@@ -364,6 +367,7 @@ def record(password, state_dir, heat):
     entry = dict(credentials('demo', 'demo', password), region_name=REGION)
     entry.update({
         'image': IMAGE, 'image_properties': IMAGE_PROPERTIES, 'flavors': FLAVORS,
+        'nohost_flavor': NOHOST_FLAVOR['name'],
         'public_network': PUBLIC['network'], 'public_subnet': PUBLIC['subnet'], 'public_cidr': PUBLIC['cidr'],
         'private_network': PRIVATE['network'], 'private_subnet': PRIVATE['subnet'],
         'private_cidr': PRIVATE['cidr'], 'router': PRIVATE['router'],

@@ -6,8 +6,9 @@
 As the demo user: a security group with a rule, a port on the private network, a server on that
 port (ACTIVE with the fake driver), a floating IP from the public network on the port, a 1 GB volume
 attached to the server, tags on the server and a listing by tag; then everything is deleted and the
-script checks that nothing of its own is left. As demo2 (instance quota 1): the error a driver sees
-when the quota is exhausted. Prints the time of each step; exits non-zero on any failure.
+script checks that nothing of its own is left. Then the two failures a driver must handle: a
+server in ERROR (flavor x1.nohost: NoValidHost) and, as demo2 (instance quota 1), the error of a
+boot over the quota. Prints the time of each step; exits non-zero on any failure.
 """
 from __future__ import annotations
 
@@ -182,6 +183,26 @@ def quota(cfg, run):
     step('demo2: servers deleted')
 
 
+def no_valid_host(conn, cfg, run):
+    """A boot with the never-schedulable flavor: the server ends in ERROR with a fault."""
+    image = conn.image.find_image(cfg['image'], ignore_missing=False)
+    flavor = conn.compute.find_flavor(cfg['nohost_flavor'], ignore_missing=False)
+    network = conn.network.find_network(cfg['private_network'], ignore_missing=False)
+    server = conn.compute.create_server(name=run + '-nohost', image_id=image.id, flavor_id=flavor.id,
+                                        networks=[{'uuid': network.id}])
+    try:
+        try:
+            conn.compute.wait_for_server(server, status='ACTIVE', failures=['ERROR'], interval=POLL, wait=WAIT)
+        except exceptions.ResourceFailure:
+            server = conn.compute.get_server(server.id)
+            step('flavor %s: server %s, fault: %s' % (flavor.name, server.status, (server.fault or {}).get('message')))
+        else:
+            raise SystemExit('smoke: a server with flavor %s became ACTIVE' % flavor.name)
+    finally:
+        conn.compute.delete_server(server, ignore_missing=True)
+        conn.compute.wait_for_delete(server, interval=POLL, wait=WAIT)
+
+
 def main():
     """Run the smoke test against services.json's "openstack" entry."""
     with open(os.environ.get('OS_PAAS_SERVICES_JSON', SERVICES_JSON)) as handle:
@@ -190,6 +211,7 @@ def main():
     conn = connect(cfg)
     step('token for demo (%s)' % run)
     lifecycle(conn, cfg, run)
+    no_valid_host(conn, cfg, run)
     quota(cfg, run)
     step('smoke test passed')
 
