@@ -62,13 +62,28 @@ _list:
   type: list
   elements: dict
   contains:
-    rank: {description: 1 for the best; null for a discarded site., type: int}
-    site: {description: The site's name, as the deployment module takes it., type: str}
-    service_id: {description: The service's id in the catalog., type: str}
-    provider: {description: The provider the site belongs to., type: str}
-    score: {description: The score after the rules., type: float}
-    sla_weight: {description: The weight of the SLA the site is used under, if any., type: float}
-    reasons: {description: Why it ranks there, or why it was left out., type: list, elements: str}
+    rank:
+      description: 1 for the best; null for a discarded site.
+      type: int
+    site:
+      description: The site's name, as the deployment module takes it.
+      type: str
+    service_id:
+      description: The service's id in the catalog.
+      type: str
+    provider:
+      description: The provider the site belongs to.
+      type: str
+    score:
+      description: The score after the rules.
+      type: float
+    sla_weight:
+      description: The weight of the SLA the site is used under, if any.
+      type: float
+    reasons:
+      description: Why it ranks there, or why it was left out.
+      type: list
+      elements: str
 """
 
 from ansible.errors import AnsibleLookupError

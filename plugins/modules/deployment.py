@@ -138,9 +138,9 @@ deployment:
     attempts: [{site: here, start: "2026-11-25T18:00:00.000000+00:00", end: "...", error: null}]
 placement:
   description:
-    - Inside RV(deployment), when the sites were ranked from O(sources), the ranking: C(ranked)
-      (rank 1 best, with site, score and reasons) and C(discarded) (with the reasons each site
-      was left out).
+    - Inside RV(deployment), when the sites were ranked from O(sources), the ranking, with
+      C(ranked) (rank 1 best, with site, score and reasons) and C(discarded) (with the reasons
+      each site was left out).
   returned: when ranked
   type: dict
 planned:
