@@ -10,10 +10,12 @@ Both backends answer the same questions; ``load`` asks them in the order of INDI
 from __future__ import annotations
 
 import copy
-import json
 
 from ansible_collections.paas.orchestrator.plugins.module_utils.sites import model
-from ansible_collections.paas.orchestrator.plugins.module_utils.sites.errors import SourceError
+from ansible_collections.paas.orchestrator.plugins.module_utils.sites.errors import (
+    SourceError,
+    read_json_file,
+)
 from ansible_collections.paas.orchestrator.plugins.module_utils.sites.http import segment
 
 DOCS = "?include_docs=true"
@@ -97,15 +99,7 @@ class CmdbFile:
 
     def __init__(self, path):
         self.where = "file %s" % path
-        try:
-            with open(path, "rb") as handle:
-                data = json.load(handle)
-        except OSError as exc:
-            raise SourceError("CMDB file %s cannot be read: %s" % (path, exc.strerror),
-                              source="cmdb", url=path) from None
-        except ValueError:
-            raise SourceError("CMDB file %s is not JSON" % path, source="cmdb",
-                              url=path) from None
+        data = read_json_file(path, "cmdb", "CMDB")
         if not isinstance(data, dict) or not isinstance(data.get("providers", []), list) \
                 or not isinstance(data.get("tenants", {}), dict):
             raise SourceError("CMDB file %s is not in INDIGO's local CMDB format "

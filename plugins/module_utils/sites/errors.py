@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import json
+
 
 class SourceError(Exception):
     """A source that is wrong or failed; ``str()`` names it (and its redacted URL or file).
@@ -27,3 +29,17 @@ class SourceUnreachable(SourceError):
     Only this kind obeys ``on_unreachable``: any other SourceError is raised whatever the policy,
     because it means the configuration or the data is wrong, not that a service is down.
     """
+
+
+def read_json_file(path, source, label):
+    """A local INDIGO data file (cmdb.db, slam.db: JSON despite the name), or a SourceError that
+    names it (``label``: "CMDB", "SLAM")."""
+    try:
+        with open(path, "rb") as handle:
+            return json.load(handle)
+    except OSError as exc:
+        raise SourceError("%s file %s cannot be read: %s" % (label, path, exc.strerror),
+                          source=source, url=path) from None
+    except ValueError:
+        raise SourceError("%s file %s is not JSON" % (label, path), source=source,
+                          url=path) from None

@@ -6,9 +6,11 @@ slam.db)."""
 
 from __future__ import annotations
 
-import json
 
-from ansible_collections.paas.orchestrator.plugins.module_utils.sites.errors import SourceError
+from ansible_collections.paas.orchestrator.plugins.module_utils.sites.errors import (
+    SourceError,
+    read_json_file,
+)
 from ansible_collections.paas.orchestrator.plugins.module_utils.sites.http import segment
 
 PREFERENCES = "/preferences/{}"
@@ -44,14 +46,7 @@ def fetch(client, customer):
 
 def read(path, customer):
     """The customer's entry of a local slam.db (``{customer: <preferences response>}``)."""
-    try:
-        with open(path, "rb") as handle:
-            data = json.load(handle)
-    except OSError as exc:
-        raise SourceError("SLAM file %s cannot be read: %s" % (path, exc.strerror),
-                          source="slam", url=path) from None
-    except ValueError:
-        raise SourceError("SLAM file %s is not JSON" % path, source="slam", url=path) from None
+    data = read_json_file(path, "slam", "SLAM")
     if not isinstance(data, dict):
         raise SourceError("SLAM file %s is not a {customer: preferences} map" % path,
                           source="slam", url=path)
