@@ -13,7 +13,7 @@
 # shellcheck disable=SC2317  # the service functions are called as "$action_$name"
 set -euo pipefail
 
-SERVICES="postgres swift"
+SERVICES="postgres swift moto"
 OPT_IN="openstack"
 state_dir=$HOME/.paas-orchestrator-test
 services_json=$state_dir/services.json
@@ -109,6 +109,82 @@ stop_postgres() {
     if pg_ctlcluster "$version" main status >/dev/null 2>&1; then
         pg_ctlcluster "$version" main stop
     fi
+}
+
+# --- moto: AWS EC2 (moto_server) on 127.0.0.1:5055 (Keystone has 5000) ------------------------
+# moto is test-only: it gets its own venv under its state dir (MOTO_DIR), not .venv, which is
+# built from the product's requirements. State is in memory: a restart forgets every resource,
+# and POST $url/moto-api/reset wipes them while it runs.
+# Where moto is laxer than EC2 (checked with moto 5.2; tests must not rely on these):
+#  - instant states: run_instances answers "pending" and the next describe says "running";
+#    stop and terminate land on "stopped"/"terminated" at once (no stopping/shutting-down),
+#    attach_volume on "in-use": waiters return at once, polling and timeouts go untested;
+#  - no quotas, capacity or throttling: 500 m5.24xlarge start though describe_account_attributes
+#    says max-instances 20; never InsufficientInstanceCapacity, RequestLimitExceeded or a 5xx
+#    (tests/emulators/faultproxy in front injects those);
+#  - an Elastic IP stays associated with its terminated instance; public and Elastic IPs are
+#    made up (Elastic ones even in 127/8), and no instance boots or is reachable;
+#  - credentials and request signatures are not checked;
+#  - unknown AMIs, instance types and key pairs are accepted unless told otherwise: start_moto
+#    turns those three checks on.
+
+moto_dir=${MOTO_DIR:-/var/lib/paas-orchestrator-moto}
+moto_port=5055
+moto_url=http://127.0.0.1:$moto_port
+
+moto_pid() {  # the pid of the moto_server this script started, if it still runs (not reused)
+    local pid; pid=$(cat "$moto_dir/moto.pid" 2>/dev/null) \
+        && grep -qa moto_server "/proc/$pid/cmdline" 2>/dev/null && echo "$pid"
+}
+
+status_moto() {  # moto's own API answers: another server on the port would not have it
+    python3 -c 'import sys, urllib.request as u
+u.build_opener(u.ProxyHandler({})).open(sys.argv[1], timeout=2)' \
+        "$moto_url/moto-api/config" 2>/dev/null
+}
+
+start_moto() {
+    if [ ! -x "$moto_dir/venv/bin/moto_server" ]; then
+        log "installing moto[server] into $moto_dir/venv"
+        mkdir -p "$moto_dir"
+        python3 -m venv "$moto_dir/venv"
+        # The grep drops this machine's pip.conf noise about missing local index dirs.
+        "$moto_dir/venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+            'moto[server]>=5.1,<6' 2> >(grep -v 'is neither a file nor a directory' >&2)
+    fi
+    if ! status_moto; then
+        log "starting moto_server on $moto_url"
+        # setsid: out of this shell's process group, so that it outlives the caller.
+        MOTO_ENABLE_AMI_VALIDATION=true MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION=true \
+            MOTO_ENABLE_KEYPAIR_VALIDATION=true \
+            setsid "$moto_dir/venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" \
+            >>"$moto_dir/moto.log" 2>&1 </dev/null &
+        echo $! > "$moto_dir/moto.pid"
+        local i
+        for i in $(seq 150); do
+            status_moto && break
+            if [ "$i" = 150 ] || ! moto_pid >/dev/null; then
+                log "moto_server does not answer on $moto_url; $moto_dir/moto.log says:"
+                tail -n 20 "$moto_dir/moto.log" >&2
+                exit 1
+            fi
+            sleep 0.2
+        done
+    fi
+    record moto "{\"endpoint_url\": \"$moto_url\", \"region\": \"us-east-1\",
+                  \"access_key\": \"testing\", \"secret_key\": \"testing\"}"
+    log "moto ready on $moto_url"
+}
+
+stop_moto() {
+    local pid i; pid=$(moto_pid) || return 0
+    kill "$pid"
+    for i in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        [ "$i" = 50 ] && kill -KILL "$pid"
+        sleep 0.2
+    done
+    rm -f "$moto_dir/moto.pid"
 }
 
 # --- dispatcher ------------------------------------------------------------------------------
