@@ -59,7 +59,9 @@ def place(topology, placement, creating=True):
                               "reasons": ["no driver deploys on %s services yet"
                                           % ((site or {}).get("type") or "these")]})
             continue
-        ranked.append(dict(entry, rank=len(ranked) + 1))
+        # the VM specs need the tenant's network names, which the site itself leaves out
+        tenant = (catalog["services"].get(entry["service_id"]) or {}).get("tenant")
+        ranked.append(dict(entry, rank=len(ranked) + 1, site=dict(site, tenant=tenant)))
     return {"ranked": ranked, "discarded": discarded}, warnings
 
 

@@ -269,9 +269,11 @@ def _merged_section(ancestry, template, section, custom_defs):
     return merged
 
 
-def _requirements(node_tpl):
+def _requirements(raw):
+    """The requirements as the template writes them: tosca-parser turns functions in
+    relationship properties into objects of its own, which we evaluate ourselves."""
     reqs = []
-    for entry in node_tpl.requirements or []:
+    for entry in raw.get("requirements") or []:
         for name, spec in entry.items():
             if isinstance(spec, dict):
                 relationship = spec.get("relationship")
@@ -302,7 +304,7 @@ def _build_node(node_tpl, raw, custom_defs):
                   if pdef.default is not None}
         values.update((raw_caps.get(cap.name) or {}).get("properties") or {})
         node.capabilities[cap.name] = values
-    node.requirements = _requirements(node_tpl)
+    node.requirements = _requirements(raw)
     node.artifacts = _merged_section(ancestry, raw, "artifacts", custom_defs)
     node.interfaces = _merged_section(ancestry, raw, "interfaces", custom_defs)
     return node

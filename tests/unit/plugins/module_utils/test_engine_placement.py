@@ -118,3 +118,18 @@ def test_no_site_meets_the_requirements(store, tmp_path):
 def test_neither_sites_nor_sources(store):
     with pytest.raises(EngineError, match="Give the sites to deploy on"):
         deploy(store, JOBS, None)
+
+
+def test_a_ranked_site_carries_its_tenant_for_the_vm_specs(tmp_path):
+    from ansible_collections.paas.orchestrator.plugins.module_utils.placement import place, sites_of
+    from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.loader import load
+
+    path = tmp_path / "sites.yml"
+    path.write_text(yaml.safe_dump({"sites": [{
+        "name": "here", "type": "local", "iam_enabled": False,
+        "tenant": {"tenant_name": "demo", "public_network_name": "public",
+                   "private_network_name": "private"}}]}))
+    ranking, _warnings = place(load(JOBS, {}, cache_dir=""), Placement({"sites_file": str(path)}))
+    (site,) = sites_of(ranking)
+    assert site["name"] == "here"
+    assert site["tenant"]["public_network_name"] == "public"

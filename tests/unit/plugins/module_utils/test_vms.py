@@ -20,9 +20,6 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.loader imp
 from ansible_collections.paas.orchestrator.tests.unit.plugins.module_utils.tosca import corpus
 
 ROOT = corpus.corpus_dir()
-LOADER_BUG = ("loader._requirements reads tosca-parser's node_tpl.requirements, where "
-              "tosca-parser has replaced functions in relationship properties by its own "
-              "GetInput/GetAttribute objects; reading the raw template's requirements fixes it")
 # Every template here imports INDIGO's types, read from the corpus mirror.
 pytestmark = pytest.mark.skipif(ROOT is None, reason="corpus absent: ../shared/corpus not found")
 
@@ -411,7 +408,6 @@ def test_galaxy_elastic_cluster_worker_on_a_named_network():
     assert worker["volumes"] == []
 
 
-@pytest.mark.xfail(strict=True, raises=ToscaError, reason=LOADER_BUG)
 def test_galaxy_front_end_volume_location_from_an_input():
     path = "tosca-types/examples/galaxy_elastic_cluster_elixir_it.yaml"
     params = dict(corpus.parameters(os.path.join(ROOT, "templates", path)), export_dir="/export")
@@ -487,10 +483,6 @@ def test_named_public_network_and_im_image_uri():
     assert specs(path, kind=kinds.NETWORK)["network1#0"]["cidr"] == "192.168.10.0/24"
 
 
-KNOWN_LOADER_BUG = {"galaxy_elastic_cluster_elixir_it.yaml", "galaxy_elixir_it.yaml",
-                    "galaxy_cluster_elixir_it.yaml", "galaxy_fastconfig_elixir_it.yaml"}
-
-
 def test_every_corpus_resource_gets_a_json_spec():
     """Every VM, volume and network of every corpus template that loads, on a site offering
     one generic image and flavor."""
@@ -514,11 +506,6 @@ def test_every_corpus_resource_gets_a_json_spec():
                     and vms.is_volume(topology.nodes[resource.node]):
                 build = vms.volume_spec
             else:
-                continue
-            if os.path.basename(path) in KNOWN_LOADER_BUG and resource.kind == kinds.VM \
-                    and topology.nodes[resource.node].requirements:
-                with pytest.raises(ToscaError, match="location of the attachment"):
-                    build(plan, resource, site, UUID)
                 continue
             spec = build(plan, resource, site, UUID)
             assert json.loads(json.dumps(spec)) == spec, (path, resource.key)
@@ -548,9 +535,8 @@ def test_every_corpus_resource_gets_a_json_spec():
      "host.num_cpus", "uses get_attribute"),
     ("tags: {project: demo,", "tags: {project: {get_attribute: [worker, public_address, 0]},",
      "front_end", "tags", "uses get_attribute"),
-    pytest.param("location: /data,", "location: {get_attribute: [worker, public_address, 0]},",
-                 "front_end", "local_storage.location", "uses get_attribute",
-                 marks=pytest.mark.xfail(strict=True, reason=LOADER_BUG)),
+    ("location: /data,", "location: {get_attribute: [worker, public_address, 0]},",
+     "front_end", "local_storage.location", "uses get_attribute"),
     ("size: 100 GB, type: ssd", "size: 100 GB, type: {get_attribute: [worker, public_address]}",
      "data", "type", "uses get_attribute"),
 ])
