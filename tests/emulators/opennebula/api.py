@@ -50,10 +50,10 @@ class Params:
             raise OneError(INTERNAL, str(exc)) from exc
 
 
-def _failure_message(method, code, error, user):
+def _failure_message(method, error, user):
     """Request::failure_message."""
     obname = OBJECT_NAMES.get(error.obj or METHODS[method][0], "")
-    head = "[%s] " % method
+    head, code = "[%s] " % method, error.code
     if code == AUTHENTICATION:
         return head + "User couldn't be authenticated, aborting call."
     if code == AUTHORIZATION:
@@ -84,8 +84,8 @@ def dispatch(cloud, method, params):
             value = METHODS[method][1](cloud, user, call)
             return [True, value, 0]
         except OneError as error:
-            return [False, _failure_message(method, error.code, error, user), error.code,
-                    error.resp_id, -1]
+            return [False, _failure_message(method, error, user), error.code, error.resp_id,
+                    -1]
         finally:
             cloud.save()
 
