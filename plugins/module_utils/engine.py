@@ -20,6 +20,7 @@ from datetime import datetime
 
 from ansible_collections.paas.orchestrator.plugins.module_utils import jobs
 from ansible_collections.paas.orchestrator.plugins.module_utils import plan as planning
+from ansible_collections.paas.orchestrator.plugins.module_utils import vms
 from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.base import (
     DeploymentError,
     ProviderError,
@@ -30,6 +31,7 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.registry
     validate_sites,
 )
 from ansible_collections.paas.orchestrator.plugins.module_utils.placement import (
+    catalog_sites,
     place,
     sites_of,
 )
@@ -166,7 +168,8 @@ class Engine:
                 for entry in ranking["discarded"]) or "no site in the sources"))
         return validate_sites(sites_of(ranking)), placement_summary(ranking), warnings
 
-    def absent(self, uuid, sites=None, wait=True, timeout=600, check_mode=False):
+    def absent(self, uuid, sites=None, wait=True, timeout=600, check_mode=False,
+               placement=None):
         current = self.store.get_deployment(uuid)
         if current is None:
             return {"changed": False, "deployment": None}
@@ -176,6 +179,9 @@ class Engine:
             self._set_status(current, Status.DELETE_IN_PROGRESS, None)
         deadline = self.clock() + timeout
         known = {site["name"]: site for site in current.get("sites") or []}
+        if placement is not None:
+            known.update((name, dict(known.get(name, {}), **site))
+                         for name, site in catalog_sites(placement).items())
         known.update({site["name"]: site for site in sites or []})
         delay = POLL_MIN
         while True:
@@ -389,10 +395,14 @@ class Engine:
             if planned.kind in driver.passive_kinds:
                 passive.append(row)
                 continue
-            spec = None
             if planned.kind == kinds.JOB:
                 spec, credentials = context.specs[planned.key]
                 context.secrets.update(credentials)
+            elif planned.kind == kinds.VM:
+                # a VM's spec depends on the site (the image and flavor matched there)
+                spec = vms.vm_spec(context.plan, planned, driver.site, deployment["uuid"])
+            else:
+                spec = None
             items.append({"key": planned.key, "node": planned.node, "kind": planned.kind,
                           "spec": spec})
         with self.store.transaction():

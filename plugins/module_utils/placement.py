@@ -28,6 +28,16 @@ class Placement:
         self.on_unreachable = on_unreachable
 
 
+def catalog_sites(placement):
+    """Every site the sources describe, by name (for deleting what a deployment left on them:
+    the store keeps no secrets, the sources still have them)."""
+    catalog = collect(placement.sources, customer=placement.customer,
+                      organisation=placement.organisation, token=placement.token,
+                      on_unreachable=placement.on_unreachable)
+    return {service["site"]["name"]: dict(service["site"], tenant=service.get("tenant"))
+            for service in catalog["services"].values() if service.get("site")}
+
+
 def spaces_of(topology):
     """The OneData space names the template reads, whose location the catalog must know."""
     names = []

@@ -200,7 +200,8 @@ class Deployment(PaasModule):
         before = engine.describe(request.uuid)
         if params["state"] == "absent":
             result = engine.absent(request.uuid, sites=params["sites"], wait=params["wait"],
-                                   timeout=params["timeout"], check_mode=self.module.check_mode)
+                                   timeout=params["timeout"], check_mode=self.module.check_mode,
+                                   placement=request.placement)
         else:
             result = engine.present(request, check_mode=self.module.check_mode)
         for warning in result.pop("warnings", ()):

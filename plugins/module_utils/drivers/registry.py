@@ -9,9 +9,12 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.base imp
     SiteConfigError,
 )
 from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.local import LocalDriver
+from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.opennebula import (
+    OpenNebulaDriver,
+)
 
 SITE_TYPES = ("openstack", "opennebula", "ec2", "marathon", "chronos", "slurm", "local")
-_DRIVERS = {LocalDriver.site_type: LocalDriver}
+_DRIVERS = {driver.site_type: driver for driver in (LocalDriver, OpenNebulaDriver)}
 
 
 def validate_sites(sites):
