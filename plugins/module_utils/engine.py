@@ -59,6 +59,7 @@ IN_PROGRESS = (Status.CREATE_IN_PROGRESS, Status.UPDATE_IN_PROGRESS, Status.DELE
 FAILED = (Status.CREATE_FAILED, Status.UPDATE_FAILED, Status.DELETE_FAILED)
 # INDIGO refuses updates of these kinds (spec §1.2); so do we, for jobs.
 NOT_UPDATABLE = ("CHRONOS", "MARATHON", "QCG", "JOB")
+UPDATABLE = (Status.CREATE_COMPLETE, Status.UPDATE_COMPLETE, Status.UPDATE_FAILED)
 EXHAUSTED = "Retries on cloud providers exhausted. Error list is:"
 NO_PROVIDER = "No cloud provider meets the deployment requirements"
 SEPARATOR = "\n" + "-" * 64 + "\n"
@@ -122,18 +123,20 @@ class Engine:
     def present(self, request, check_mode=False):
         """Create (or resume) the deployment; returns {changed, deployment, planned}."""
         topology = load(request.template, request.parameters, **request.tosca_options)
-        plan = planning.build(topology)
+        current = self.store.get_deployment(request.uuid)
+        rows = self.store.list_resources(request.uuid) if current is not None else []
+        updating = current is not None and self._update_wanted(current, topology)
+        plan = planning.build(topology, _scaled_indexes(topology, rows, current) if updating
+                              else _recorded_indexes(rows))
         # job specs now: a bad staging URL or path is refused before anything is written
         specs = {resource.key: jobs.job_spec(plan, resource)
                  for resource in plan.resources if resource.kind == kinds.JOB}
-        current = self.store.get_deployment(request.uuid)
         planned = [resource.to_dict() for resource in plan.resources]
-        if current is not None:
-            self._check_unchanged(current, _digest(topology), topology)
+        if current is not None and not updating:
             if current["status"] in FAILED or check_mode or current["status"] not in IN_PROGRESS:
                 return {"changed": False, "planned": planned, "warnings": [],
                         "deployment": self.describe(request.uuid)}
-        elif request.name is None:
+        elif current is None and request.name is None:
             # uuids are ours to give: a new deployment is made by name
             raise EngineError("The deployment %s doesn't exist" % request.uuid)
         sites, ranking, warnings = self._candidates(request, topology)
@@ -150,6 +153,11 @@ class Engine:
         else:
             sites = _in_recorded_order(current, sites)
             changed = False
+            if updating:
+                if check_mode:
+                    return dict(done, changed=True, deployment=self.describe(request.uuid))
+                self._start_update(current, request, topology, plan, rows)
+                changed = True
         context = _Context(topology, plan, sites, specs)
         changed = self._drive(request.uuid, context, request.wait) or changed
         return dict(done, changed=changed, deployment=self.describe(request.uuid))
@@ -235,15 +243,41 @@ class Engine:
                 reasons.append(str(exc))
         raise EngineError("%s: %s" % (NO_PROVIDER, "; ".join(reasons)))
 
-    def _check_unchanged(self, current, digest, topology):
-        if (current.get("metadata") or {}).get("digest") == digest:
-            return
+    def _update_wanted(self, current, topology):
+        """True when the template or inputs changed and INDIGO's rules allow an update."""
+        if (current.get("metadata") or {}).get("digest") == _digest(topology):
+            return False
         if current["status"] in IN_PROGRESS:
             raise EngineError("Cannot update a deployment in %s state" % current["status"])
         if topology.deployment_kind in NOT_UPDATABLE:
             raise EngineError("%s deployments cannot be updated." % topology.deployment_kind)
-        raise EngineError("Updating a %s deployment is not supported yet"
-                          % topology.deployment_kind)
+        if current["status"] not in UPDATABLE:
+            raise EngineError("Cannot update a deployment in %s state" % current["status"])
+        return True
+
+    def _start_update(self, current, request, topology, plan, rows):
+        """INDIGO's update (spec §2.6): rows of nodes gone from the template, of changed types,
+        in a removal_list or over the new count become DELETING; new instances are INITIAL."""
+        wanted = {resource.key: resource for resource in plan.resources}
+        with self.store.transaction():
+            parameters = dict(current.get("parameters") or {}, **public(request.parameters))
+            metadata = dict(current.get("metadata") or {}, digest=_digest(topology),
+                            updated=self.clock(), next_index=_next_indexes(plan, current))
+            self._set_status(current, Status.UPDATE_IN_PROGRESS, None,
+                             template=_template_text(request.template), parameters=parameters,
+                             metadata=metadata)
+            for row in rows:
+                key = row["idempotency_key"]
+                planned = wanted.pop(key, None)
+                if planned is None or planned.node_type != row["toscaNodeType"]:
+                    self.store.update_resource(row["uuid"], state=NodeStates.DELETING)
+            # after the status change, which would move INITIAL rows to CONFIGURING
+            for resource in wanted.values():
+                self.store.add_resource(request.uuid, {
+                    "toscaNodeName": resource.node, "toscaNodeType": resource.node_type,
+                    "state": NodeStates.INITIAL, "idempotency_key": resource.key,
+                    "metadata": {"key": resource.key, "kind": resource.kind,
+                                 "parameters": resource.parameters}})
 
     def _create(self, request, topology, plan, sites, template_text, digest, ranking):
         now = self.clock()
@@ -264,7 +298,8 @@ class Engine:
             "sites": [public(site) for site in sites],
             "metadata": {"name": request.name, "digest": digest, "created": now,
                          "timeout": request.timeout, "provider_timeout": request.provider_timeout,
-                         "deployment_kind": topology.deployment_kind, "placement": ranking},
+                         "deployment_kind": topology.deployment_kind, "placement": ranking,
+                         "next_index": _next_indexes(plan)},
         }
         with self.store.transaction():
             deployment = self.store.create_deployment(row)
@@ -292,7 +327,8 @@ class Engine:
         delay = POLL_MIN
         while True:
             deployment = self.store.get_deployment(uuid)
-            if deployment is None or deployment["status"] != Status.CREATE_IN_PROGRESS:
+            if deployment is None or deployment["status"] not in (Status.CREATE_IN_PROGRESS,
+                                                                   Status.UPDATE_IN_PROGRESS):
                 return changed
             try:
                 progressed = self._step(deployment, context)
@@ -309,9 +345,13 @@ class Engine:
         uuid = deployment["uuid"]
         now = self.clock()
         metadata = deployment.get("metadata") or {}
-        if metadata.get("timeout") and now > metadata["created"] + metadata["timeout"]:
+        started = metadata.get("updated") if deployment["status"] == Status.UPDATE_IN_PROGRESS \
+            else metadata.get("created")
+        if metadata.get("timeout") and now > started + metadata["timeout"]:
             self._fail(deployment, "Timeout: Maximum execution time exceeded.")
             return True
+        if deployment["status"] == Status.UPDATE_IN_PROGRESS:
+            return self._update_step(deployment, context)
         attempt = self._current_attempt(uuid)
         if attempt is None:
             attempt = self._next_attempt(deployment, context)
@@ -346,6 +386,41 @@ class Engine:
             outputs = self._outputs(context, resources)
             self.store.finish_attempt(attempt["id"])
             self._set_status(deployment, Status.CREATE_COMPLETE, None, outputs=outputs)
+            self._notify(uuid)
+            return True
+        return progressed
+
+    def _update_step(self, deployment, context):
+        """An update stays on the deployment's site: its errors fail it (UPDATE_FAILED), with no
+        failover, as in INDIGO."""
+        uuid = deployment["uuid"]
+        driver = context.driver(deployment["cloudProviderName"])
+        if context.resources is None:
+            context.resources = self.store.list_resources(uuid)
+        resources = context.resources
+        try:
+            leaving = [row for row in resources if row["state"] == NodeStates.DELETING]
+            progressed = False
+            if leaving and driver.remove(uuid, [row["idempotency_key"] for row in leaving]):
+                with self.store.transaction():
+                    for row in leaving:
+                        self.store.delete_resource(row["uuid"])
+                        resources.remove(row)
+                progressed = True
+            progressed = self._submit(driver, deployment, resources, context) or progressed
+            progressed = self._observe(driver, deployment, resources) or progressed
+        except (ProviderError, DeploymentError) as exc:
+            self._fail(deployment, "Error updating; %s" % exc)
+            return True
+        failed = [row for row in resources if row["state"] == NodeStates.ERROR]
+        if failed:
+            self._fail(deployment, "Error updating: %s" % "; ".join(
+                (row.get("metadata") or {}).get("error") or row["toscaNodeName"]
+                for row in failed))
+            return True
+        if all(row["state"] == NodeStates.STARTED for row in resources):
+            self._set_status(deployment, Status.UPDATE_COMPLETE, None,
+                             outputs=self._outputs(context, resources))
             self._notify(uuid)
             return True
         return progressed
@@ -427,7 +502,8 @@ class Engine:
 
     def _observe(self, driver, deployment, resources):
         watched = {row["idempotency_key"]: row for row in resources
-                   if row["state"] not in (NodeStates.INITIAL, NodeStates.STARTED)
+                   if row["state"] not in (NodeStates.INITIAL, NodeStates.STARTED,
+                                           NodeStates.DELETING)
                    and row.get("site") == driver.name}
         if not watched:
             return False
@@ -548,6 +624,55 @@ class _Context:
 
     def candidates(self, limit):
         return self.sites[:limit] if limit else self.sites
+
+
+def _recorded_indexes(rows):
+    """node -> the instance indexes its rows hold (those not leaving)."""
+    indexes = {}
+    for row in rows:
+        if row["state"] != NodeStates.DELETING:
+            indexes.setdefault(row["toscaNodeName"], []).append(
+                planning.index_of(row["idempotency_key"]))
+    return {node: sorted(values) for node, values in indexes.items()}
+
+
+def _scaled_indexes(topology, rows, deployment):
+    """The instance indexes after an update, INDIGO's way: the instances named in the node's
+    removal_list go, then, over the new count, those with nothing created first and the
+    newest; under it, new indexes after every index the node ever used."""
+    indexes = {}
+    for name, node in topology.nodes.items():
+        mine = [row for row in rows if row["toscaNodeName"] == name
+                and row["state"] != NodeStates.DELETING and row["toscaNodeType"] == node.type]
+        removal = set(node.scalable["removal_list"])
+        keep = [row for row in mine if row["uuid"] not in removal]
+        count = node.scalable["count"]
+        if isinstance(count, int) and len(keep) > count:
+            keep.sort(key=lambda row: (row.get("physicalId") is None,
+                                       planning.index_of(row["idempotency_key"])))
+            keep = keep[:count]
+        chosen = sorted(planning.index_of(row["idempotency_key"]) for row in keep)
+        # an index is never given twice: a VM being deleted may still carry it
+        used = [planning.index_of(row["idempotency_key"]) for row in rows
+                if row["toscaNodeName"] == name]
+        following = max(used + [_next_index(deployment, name) - 1], default=-1) + 1
+        while isinstance(count, int) and len(chosen) < count:
+            chosen.append(following)
+            following += 1
+        indexes[name] = chosen
+    return indexes
+
+
+def _next_index(deployment, node):
+    return ((deployment.get("metadata") or {}).get("next_index") or {}).get(node, 0)
+
+
+def _next_indexes(plan, deployment=None):
+    """node -> the index after the highest one the deployment ever used."""
+    marks = dict(((deployment or {}).get("metadata") or {}).get("next_index") or {})
+    for resource in plan.resources:
+        marks[resource.node] = max(marks.get(resource.node, 0), resource.index + 1)
+    return marks
 
 
 def _in_recorded_order(deployment, sites):

@@ -117,7 +117,9 @@ def _sweeps(topology):
     return sweeps
 
 
-def build(topology):
+def build(topology, indexes=None):
+    """The plan of ``topology``; ``indexes`` (node -> instance indexes) replaces
+    ``range(count)`` for a deployment whose instances were scaled (removal_list leaves gaps)."""
     sweeps = _sweeps(topology)
     resources = []
     for name in topology.order:
@@ -132,5 +134,11 @@ def build(topology):
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise ToscaError("Node '%s': scalable count must be a whole number, not %r"
                              % (name, count), node=name, prop="scalable.count")
-        resources.extend(PlannedResource(node, index) for index in range(count))
+        chosen = (indexes or {}).get(name)
+        resources.extend(PlannedResource(node, index)
+                         for index in (range(count) if chosen is None else chosen))
     return Plan(topology, resources)
+
+
+def index_of(key):
+    return int(key.rpartition("#")[2])

@@ -72,6 +72,10 @@ class Driver:
         """{key: Observed} for the given resource keys."""
         raise NotImplementedError
 
+    def remove(self, deployment_uuid, keys):
+        """Remove these resources of the deployment (scaling in); True when they are gone."""
+        raise NotImplementedError
+
     def delete(self, deployment_uuid):
         """Remove everything of the deployment on this site; True when nothing is left."""
         raise NotImplementedError

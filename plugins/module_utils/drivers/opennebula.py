@@ -181,8 +181,16 @@ class OpenNebulaDriver(Driver):
         return {"id": vm.ID, "public_address": public, "private_address": private,
                 "state": vm.STATE, "lcm_state": vm.LCM_STATE}
 
+    def remove(self, deployment_uuid, keys):
+        return self._terminate(self._ours(deployment_uuid), set(keys))
+
     def delete(self, deployment_uuid):
         vms = self._ours(deployment_uuid)
+        return self._terminate(vms, set(vms))
+
+    def _terminate(self, vms, keys):
+        """Terminate the VMs of ``keys`` not already on their way out; True when none is left."""
+        vms = {key: vm for key, vm in vms.items() if key in keys}
         for key, vm in vms.items():
             if vm.STATE != _DONE and vm.LCM_STATE not in _GOING:
                 self._call("deleting VM %s" % key, self._one().vm.action, "terminate-hard",

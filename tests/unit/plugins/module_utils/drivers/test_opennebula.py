@@ -24,6 +24,7 @@ imports:
 topology_template:
   inputs:
     workers: {type: integer, default: 2}
+    removal: {type: list, entry_schema: {type: string}, default: []}
   node_templates:
     front:
       type: tosca.nodes.indigo.Compute
@@ -37,7 +38,7 @@ topology_template:
     worker:
       type: tosca.nodes.indigo.Compute
       capabilities:
-        scalable: {properties: {count: {get_input: workers}}}
+        scalable: {properties: {count: {get_input: workers}, removal_list: {get_input: removal}}}
         host: {properties: {num_cpus: 1, mem_size: 1 GB}}
         os: {properties: {distribution: ubuntu, version: "22.04"}}
   outputs:
@@ -118,3 +119,49 @@ def test_wrong_credentials_are_a_provider_error(store, tmp_path):
         assert deployment["status"] == "CREATE_FAILED"
         assert "refused the credentials" in deployment["statusReason"]
         assert "wrong" not in deployment["statusReason"]
+
+
+def workers_of(deployment):
+    return sorted((r["metadata"]["key"], r["uuid"]) for r in deployment["resources"]
+                  if r["toscaNodeName"] == "worker")
+
+
+def test_scale_out_then_in_with_a_removal_list(store, tmp_path):
+    with EmulatorServer() as server:
+        engine, request, deployment = deploy(store, tmp_path, [one_site("one", server)])
+        assert [key for key, _uuid in workers_of(deployment)] == ["worker#0", "worker#1"]
+        request.parameters = {"workers": 3}
+        result = engine.present(request)
+        deployment = result["deployment"]
+        assert result["changed"] and deployment["status"] == "UPDATE_COMPLETE", \
+            deployment.get("statusReason")
+        assert [key for key, _uuid in workers_of(deployment)] == [
+            "worker#0", "worker#1", "worker#2"]
+        assert len(live_vms(server)) == 4
+        first = dict(workers_of(deployment))["worker#0"]
+        # down to one worker, removing worker#0 by its uuid (INDIGO's removal_list): the
+        # newest other one goes too, worker#1 stays
+        request.parameters = {"workers": 1, "removal": [first]}
+        deployment = engine.present(request)["deployment"]
+        assert deployment["status"] == "UPDATE_COMPLETE", deployment.get("statusReason")
+        assert [key for key, _uuid in workers_of(deployment)] == ["worker#1"]
+        names = sorted(vm["name"] for vm in live_vms(server))
+        assert len(names) == 2 and any(name.endswith("-worker-1") for name in names)
+        assert engine.present(request)["changed"] is False
+        # scaling up again uses new indexes, never reusing a removed one's
+        request.parameters = {"workers": 2, "removal": [first]}
+        deployment = engine.present(request)["deployment"]
+        assert [key for key, _uuid in workers_of(deployment)] == ["worker#1", "worker#3"]
+        engine.absent(request.uuid, timeout=30, placement=request.placement)
+        assert live_vms(server) == []
+
+
+def test_an_update_while_in_progress_is_refused(store, tmp_path):
+    with EmulatorServer(boot_seconds=30) as server:
+        engine, request, deployment = deploy(store, tmp_path, [one_site("one", server)],
+                                             wait=False)
+        assert deployment["status"] == "CREATE_IN_PROGRESS"
+        request.parameters = {"workers": 5}
+        with pytest.raises(Exception, match="Cannot update a deployment in CREATE_IN_PROGRESS"):
+            engine.present(request)
+        engine.absent(request.uuid, timeout=30, placement=request.placement)
