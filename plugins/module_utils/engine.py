@@ -60,6 +60,7 @@ FAILED = (Status.CREATE_FAILED, Status.UPDATE_FAILED, Status.DELETE_FAILED)
 # INDIGO refuses updates of these kinds (spec §1.2); so do we, for jobs.
 NOT_UPDATABLE = ("CHRONOS", "MARATHON", "QCG", "JOB")
 UPDATABLE = (Status.CREATE_COMPLETE, Status.UPDATE_COMPLETE, Status.UPDATE_FAILED)
+DRIVEN = (Status.CREATE_IN_PROGRESS, Status.UPDATE_IN_PROGRESS)  # what _drive steps on
 EXHAUSTED = "Retries on cloud providers exhausted. Error list is:"
 NO_PROVIDER = "No cloud provider meets the deployment requirements"
 SEPARATOR = "\n" + "-" * 64 + "\n"
@@ -327,8 +328,7 @@ class Engine:
         delay = POLL_MIN
         while True:
             deployment = self.store.get_deployment(uuid)
-            if deployment is None or deployment["status"] not in (Status.CREATE_IN_PROGRESS,
-                                                                   Status.UPDATE_IN_PROGRESS):
+            if deployment is None or deployment["status"] not in DRIVEN:
                 return changed
             try:
                 progressed = self._step(deployment, context)
