@@ -118,6 +118,11 @@ class OpenNebulaDriver(Driver):
             "MEMORY = %s" % _quote(spec.get("mem_mb") or 1024),
             "DISK = %s" % _vector([("IMAGE_ID", image.rsplit("/", 1)[-1])]),
         ]
+        # attached BlockStorage: volatile disks, created and destroyed with the VM
+        lines.extend("DISK = %s" % _vector([("TYPE", "fs"), ("FORMAT", "raw"),
+                                            ("SIZE", int(volume["size_gb"]) * 1024),
+                                            ("PAAS_KEY", volume["key"])])
+                     for volume in spec.get("volumes") or ())
         networks = [self.private_network] + ([self.public_network] if spec.get("public_ip")
                                              else [])
         for network in networks:
@@ -178,8 +183,13 @@ class OpenNebulaDriver(Driver):
             target = public if nic.get("NETWORK") == self.public_network else private
             if nic.get("IP"):
                 target.append(nic["IP"])
+        disks = (vm.TEMPLATE or {}).get("DISK") or []
+        volumes = [disk for disk in (disks if isinstance(disks, list) else [disks])
+                   if disk.get("TYPE") == "fs"]
         return {"id": vm.ID, "public_address": public, "private_address": private,
-                "state": vm.STATE, "lcm_state": vm.LCM_STATE}
+                "state": vm.STATE, "lcm_state": vm.LCM_STATE,
+                "volumes": [{"disk_id": disk.get("DISK_ID"), "size_mb": disk.get("SIZE")}
+                            for disk in volumes]}
 
     def remove(self, deployment_uuid, keys):
         return self._terminate(self._ours(deployment_uuid), set(keys))

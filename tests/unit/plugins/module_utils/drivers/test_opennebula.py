@@ -35,6 +35,13 @@ topology_template:
             ports: {http: {protocol: tcp, source: 80}}
         host: {properties: {num_cpus: 1, mem_size: 1 GB}}
         os: {properties: {distribution: ubuntu, version: "22.04"}}
+      requirements:
+        - local_storage:
+            node: scratch
+            relationship: {type: tosca.relationships.AttachesTo, properties: {location: /data}}
+    scratch:
+      type: tosca.nodes.BlockStorage
+      properties: {size: 10 GiB}
     worker:
       type: tosca.nodes.indigo.Compute
       capabilities:
@@ -90,6 +97,9 @@ def test_a_cluster_on_opennebula_then_deleted(store, tmp_path):
             front["metadata"]["attributes"]["public_address"][0]
         workers = [r for r in vms if r["toscaNodeName"] == "worker"]
         assert all(not r["metadata"]["attributes"]["public_address"] for r in workers)
+        # the attached volume is a volatile disk of the front end (10 GiB -> 11 GB -> MB)
+        assert [v["size_mb"] for v in front["metadata"]["attributes"]["volumes"]] == ["11264"]
+        assert all(not r["metadata"]["attributes"]["volumes"] for r in workers)
         assert server.emulator.counters.get("one.vm.allocate") == 3
         # the same deployment again: nothing new is allocated
         assert engine.present(request)["changed"] is False
