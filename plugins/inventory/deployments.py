@@ -11,7 +11,8 @@ version_added: 0.1.0
 description:
   - Makes an inventory of the virtual machines that deployments of
     P(paas.orchestrator.deployment#module) created, as the store records them, one host per VM.
-  - C(ansible_host) is the VM's public address, else its private one. Each host is in a group
+  - C(ansible_host) is the VM's public address, else its private one. C(paas_roles) names the
+    collection roles that configure the software the VM hosts (see C(playbooks/deploy.yml)). Each host is in a group
     per deployment (C(paas_deployment_<name>)), per TOSCA node (C(paas_node_<node>)) and per site
     (C(paas_site_<site>)), and carries the INDIGO resource fields as host variables.
   - Everything read from the store is marked unsafe, so that no Jinja in it is ever evaluated.
@@ -142,6 +143,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             "paas_node_type": resource["toscaNodeType"],
             "paas_site": resource.get("site"),
             "paas_attributes": attributes,
+            "paas_roles": (resource.get("metadata") or {}).get("roles") or [],
             "paas_resource": {field: resource.get(field) for field in (
                 "uuid", "state", "physicalId", "toscaNodeName", "toscaNodeType", "requiredBy",
                 "creationTime", "updateTime")},

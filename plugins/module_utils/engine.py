@@ -51,6 +51,7 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.store.enums impo
 from ansible_collections.paas.orchestrator.plugins.module_utils.store.errors import ConflictError
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca import kinds
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.functions import Evaluator
+from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.topology import hosted_roles
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.loader import load
 
 # A fixed namespace: the same deployment name gives the same uuid in every store.
@@ -277,8 +278,7 @@ class Engine:
                 self.store.add_resource(request.uuid, {
                     "toscaNodeName": resource.node, "toscaNodeType": resource.node_type,
                     "state": NodeStates.INITIAL, "idempotency_key": resource.key,
-                    "metadata": {"key": resource.key, "kind": resource.kind,
-                                 "parameters": resource.parameters}})
+                    "metadata": _resource_metadata(topology, resource)})
 
     def _create(self, request, topology, plan, sites, template_text, digest, ranking):
         now = self.clock()
@@ -311,8 +311,7 @@ class Engine:
                     "toscaNodeType": resource.node_type,
                     "state": NodeStates.INITIAL,
                     "idempotency_key": resource.key,
-                    "metadata": {"key": resource.key, "kind": resource.kind,
-                                 "parameters": resource.parameters},
+                    "metadata": _resource_metadata(topology, resource),
                 })
             for resource in plan.resources:
                 dependants = [rows[key]["uuid"] for key in _dependants(plan, resource)]
@@ -624,6 +623,15 @@ class _Context:
 
     def candidates(self, limit):
         return self.sites[:limit] if limit else self.sites
+
+
+def _resource_metadata(topology, resource):
+    """What a resource row records besides INDIGO's fields; a VM also names the roles that
+    configure the software it hosts (the inventory gives them to playbooks/deploy.yml)."""
+    metadata = {"key": resource.key, "kind": resource.kind, "parameters": resource.parameters}
+    if resource.kind == kinds.VM:
+        metadata["roles"] = hosted_roles(topology, resource.node)
+    return metadata
 
 
 def _recorded_indexes(rows):

@@ -172,6 +172,25 @@ class Topology:
         }
 
 
+def hosted_roles(topology, vm):
+    """The roles (node-kind table) of the software hosted on node ``vm``, directly or through
+    other software (a Galaxy on an LRMS front end on the VM), in creation order."""
+    hosts = {}
+    for node in topology.nodes.values():
+        for req in node.requirements:
+            if req.name in ("host", "lrms") and req.node:
+                hosts.setdefault(node.name, req.node)
+    roles = []
+    for name in topology.order:
+        current = name
+        while current in hosts and current != vm:
+            current = hosts[current]
+        role = topology.nodes[name].role
+        if current == vm and name != vm and role and role not in roles:
+            roles.append(role)
+    return roles
+
+
 def infer_deployment_kind(nodes):
     for node in nodes.values():
         kind = INDIGO_DEPLOYMENT_KINDS.get(node.type) or PAAS_DEPLOYMENT_KINDS.get(node.type)

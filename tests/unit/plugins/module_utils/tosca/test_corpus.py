@@ -108,3 +108,18 @@ def test_type_files_are_parsed_once_and_never_modified(tmp_path_factory):
     _results(tmp_path_factory)
     assert len(imports._PARSED) == count
     assert json.dumps(imports._PARSED, sort_keys=True, default=str) == before
+
+
+def test_roles_of_the_software_each_vm_hosts(results):
+    from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.topology import (
+        hosted_roles,
+    )
+
+    topologies = {os.path.basename(entry["file"]): topology
+                  for entry, topology, _error in results if topology is not None}
+    galaxy = topologies["galaxy_cluster.yaml"]
+    assert hosted_roles(galaxy, "lrms_server") == ["slurm", "galaxy"]
+    mesos = topologies["mesos_cluster.yaml"]
+    assert all(hosted_roles(mesos, node.name) in (["mesos"], ["mesos", "spark"], [])
+               for node in mesos.nodes_of_kind("vm"))
+    assert any(hosted_roles(mesos, node.name) for node in mesos.nodes_of_kind("vm"))
