@@ -8,13 +8,14 @@ from __future__ import annotations
 from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.base import (
     SiteConfigError,
 )
+from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.ec2 import Ec2Driver
 from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.local import LocalDriver
 from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.opennebula import (
     OpenNebulaDriver,
 )
 
 SITE_TYPES = ("openstack", "opennebula", "ec2", "marathon", "chronos", "slurm", "local")
-_DRIVERS = {driver.site_type: driver for driver in (LocalDriver, OpenNebulaDriver)}
+_DRIVERS = {driver.site_type: driver for driver in (LocalDriver, OpenNebulaDriver, Ec2Driver)}
 
 
 def validate_sites(sites):
