@@ -12,7 +12,7 @@ playbooks=$collections/ansible_collections/paas/orchestrator/playbooks
 work=$(mktemp -d)
 emulator_pid=
 cleanup() {
-    [ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null || true
+    if [ -n "$emulator_pid" ]; then kill "$emulator_pid" 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
