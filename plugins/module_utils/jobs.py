@@ -11,7 +11,6 @@ returned apart from the spec: specs are written to disk, credentials never are.
 
 from __future__ import annotations
 
-import os
 import posixpath
 from urllib.parse import urlsplit
 
@@ -122,7 +121,3 @@ def job_spec(plan, resource):
                          % node.name, node=node.name, prop="credentials")
     return spec, credentials
 
-
-def job_dir(deployment_dir, key):
-    node, _hash, index = key.rpartition("#")
-    return os.path.join(deployment_dir, "jobs", node, index)

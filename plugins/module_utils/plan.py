@@ -57,12 +57,6 @@ class Plan:
         node = self.topology.nodes[resource.node]
         return [r.key for target in dict.fromkeys(node.depends_on) for r in self.of_node(target)]
 
-    def summary(self):
-        counts = {}
-        for resource in self.resources:
-            counts[resource.node] = counts.get(resource.node, 0) + 1
-        return counts
-
 
 def _values(policy, name, spec):
     where = "ParameterSweep '%s' parameter '%s'" % (policy.name, name)

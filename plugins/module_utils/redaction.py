@@ -11,7 +11,6 @@ import re
 
 SECRET_NAME = re.compile(r"pass(word|wd)?|secret|token|api_?key|private_?key|credential|"
                          r"access_?key", re.IGNORECASE)
-REDACTED = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
 
 def is_secret_name(name):
