@@ -10,17 +10,18 @@ and Elastic IPs ``paas_vm`` (the key of their VM; volumes also ``paas_key``, the
 rules). A rerun finds what a killed run created by these tags, so nothing is made twice;
 ``run_instances`` and ``create_volume`` also carry a ClientToken derived from (deployment, key,
 and the node's security group or the volume's instance), so a create that botocore retries
-after a lost answer makes one instance on EC2. Delete finds
-everything by the tags. One describe_instances call per poll serves every VM of the deployment;
-volumes are attached and Elastic IPs associated by the poll that first sees their VM running.
+after a lost answer makes one instance on EC2. Delete finds everything by the tags. One
+describe_instances call per poll serves every VM of the deployment; volumes are attached and
+Elastic IPs associated by the poll that first sees their VM running, and the VM is STARTED
+once they are.
 
 Site settings: ``region`` (required), ``endpoint_url`` (another EC2 API), ``access_key`` and
 ``secret_key`` (else boto3's own chain: environment, ~/.aws, instance profile), ``subnet_id``
 (where instances start, without an automatic public IP; default: the default VPC's first
 default subnet), ``vpc_id`` (where the security groups go; default: the subnet's VPC),
-``key_name`` (an EC2 key
-pair), ``instance_type`` (when the VM has no flavor; default t3.micro), ``max_attempts``
-(botocore's standard retries, default 8), ``connect_timeout`` and ``read_timeout`` (seconds).
+``key_name`` (an EC2 key pair), ``instance_type`` (when the VM has no flavor; default
+t3.micro), ``max_attempts`` (in all, with botocore's standard retries and backoff; default 8),
+``connect_timeout`` and ``read_timeout`` (seconds, default 10 and 60).
 """
 
 from __future__ import annotations
@@ -244,15 +245,19 @@ class Ec2Driver(Driver):
     def _ours(deployment_uuid, *more):
         return [{"Name": "tag:%s" % DEPLOYMENT_TAG, "Values": [deployment_uuid]}] + list(more)
 
-    def _instances(self, deployment_uuid, live_only=True):
-        """key -> instance of the deployment: a live one when there is one, else (unless
-        ``live_only``) the last terminated."""
+    def _listed(self, deployment_uuid, live_only=True):
+        """Every instance of the deployment (not terminated ones when ``live_only``)."""
         filters = self._ours(deployment_uuid)
         if live_only:
             filters.append({"Name": "instance-state-name", "Values": list(_LIVE)})
+        return self._pages("listing instances", "describe_instances", "Instances",
+                           Filters=filters)
+
+    def _instances(self, deployment_uuid, live_only=True):
+        """key -> instance of the deployment: a live one when there is one, else (unless
+        ``live_only``) the last terminated."""
         found = {}
-        for instance in self._pages("listing instances", "describe_instances", "Instances",
-                                    Filters=filters):
+        for instance in self._listed(deployment_uuid, live_only):
             key = _tag(instance, KEY_TAG)
             if not key:
                 continue
@@ -423,8 +428,8 @@ class Ec2Driver(Driver):
                 raise ProviderError("site '%s': VM %s is gone" % (self.name, key))
             state = instance["State"]["Name"]
             reason = instance.get("StateReason") or {}
-            if state in ("shutting-down", "terminated", "stopping", "stopped") or \
-                    str(reason.get("Code") or "").startswith("Server.") and state != "running":
+            failing = state != "running" and str(reason.get("Code") or "").startswith("Server.")
+            if state in ("shutting-down", "terminated", "stopping", "stopped") or failing:
                 # INDIGO: a VM that fails on the site is a provider error (try the next site)
                 raise ProviderError("site '%s': VM %s failed: %s" % (
                     self.name, key, reason.get("Message") or reason.get("Code")
@@ -445,6 +450,9 @@ class Ec2Driver(Driver):
                         if a.get("InstanceId") == instance_id]
             if attached:
                 ready = ready and attached[0].get("State") == "attached"
+            elif volume.get("State") == "error":
+                raise ProviderError("site '%s': volume %s of VM %s failed"
+                                    % (self.name, _tag(volume, KEY_TAG), key))
             elif volume.get("State") == "available":
                 self._call("attaching volume %s" % _tag(volume, KEY_TAG), "attach_volume",
                            VolumeId=volume["VolumeId"], InstanceId=instance_id,
@@ -492,8 +500,10 @@ class Ec2Driver(Driver):
         def wanted(resource, *tags):
             return keys is None or any(_tag(resource, tag) in keys for tag in tags)
 
-        live = [instance for key, instance in self._instances(deployment_uuid).items()
-                if keys is None or key in keys]
+        # every one, even a second instance of a key (a create retried where EC2's ClientToken
+        # is not honoured, as on moto)
+        live = [instance for instance in self._listed(deployment_uuid)
+                if wanted(instance, KEY_TAG)]
         going = [i["InstanceId"] for i in live if i["State"]["Name"] not in _GONE_OR_GOING]
         if going:
             self._call("deleting VMs", "terminate_instances", ignore=_NOT_FOUND,

@@ -378,3 +378,35 @@ def test_throttling_that_outlasts_the_retries_names_the_call_and_code(moto, ec2,
     message = str(raised.value)
     assert "listing instances failed: RequestLimitExceeded after 2 attempts" in message
     assert moto["secret_key"] not in message
+
+
+def test_a_rerun_finishes_what_a_killed_run_left(moto, ec2, ami):
+    """The instance exists (the run was killed after run_instances): submit makes its volume
+    and address, not a second instance, and poll attaches and associates them."""
+    driver, items = one_vm(moto, ami)
+    uuid = "test-ec2-rerun-%d" % time.time_ns()
+    physical = driver.submit(uuid, items, {})
+    items[0]["spec"].update(public_ip=True, volumes=[
+        {"key": "disk#0", "name": "disk-0", "size_gb": 2, "type": "gp3", "device": None,
+         "location": "/disk"}])
+    assert driver.submit(uuid, items, {}) == physical
+    assert driver.submit(uuid, items, {}) == physical
+    left = leftovers(ec2, uuid)
+    assert (len(left["instances"]), len(left["addresses"])) == (1, 1)
+    volume = [v for v in left["volumes"] if tags_of(v).get("paas_vm") == "vm#0"]
+    assert [(v["Size"], v["VolumeType"], tags_of(v)["paas_device"]) for v in volume] == [
+        (2, "gp3", "/dev/sdf")]
+    for _round in range(5):
+        seen = driver.poll(uuid, ["vm#0"])["vm#0"]
+        if seen.state == "STARTED":
+            break
+    assert seen.state == "STARTED"
+    address = ec2.describe_addresses(Filters=ours(uuid))["Addresses"][0]
+    assert seen.attributes["public_address"] == [address["PublicIp"]]
+    assert address["InstanceId"] == physical["vm#0"].split(":", 1)[1]
+    assert [v["size_gb"] for v in seen.attributes["volumes"]] == [2]
+    for _round in range(10):
+        if driver.delete(uuid):
+            break
+    assert leftovers(ec2, uuid) == {"instances": [], "volumes": [], "addresses": [],
+                                    "groups": []}
