@@ -120,4 +120,3 @@ def job_spec(plan, resource):
         raise ToscaError("credentials of job '%s' must map URL prefixes to credentials"
                          % node.name, node=node.name, prop="credentials")
     return spec, credentials
-
