@@ -11,8 +11,13 @@ finds everything by them. One pool call per poll serves every VM of the deployme
 from __future__ import annotations
 
 import base64
+import http.client
 import json
+import random
+import time
 import traceback
+import xmlrpc.client
+from xml.parsers.expat import ExpatError
 
 try:
     import pyone
@@ -36,6 +41,8 @@ _RUNNING = 3
 _GOING = {11, 12, 23}  # EPILOG, SHUTDOWN, CLEANUP_DELETE: already on its way out
 _FAILURE_LCM = {14, 16, 36, 37, 38, 39, 40, 41, 42, 44, 46, 47, 48, 49, 50}
 _ANY_STATE_BUT_DONE = -1
+_TRANSIENT_HTTP = {429, 500, 502, 503, 504}
+RETRIES = 5
 _ALL_USERS = -2
 DEPLOYMENT_ATTR, KEY_ATTR = "PAAS_DEPLOYMENT", "PAAS_KEY"
 
@@ -84,17 +91,30 @@ class OpenNebulaDriver(Driver):
         return self._client
 
     def _call(self, what, func, *args):
-        """A pyone call; OpenNebula's refusals and unreachable endpoints are provider errors."""
-        try:
-            return func(*args)
-        except pyone.OneAuthenticationException:
-            raise ProviderError("site '%s': OpenNebula refused the credentials (%s)"
-                                % (self.name, what)) from None
-        except pyone.OneException as exc:
-            raise ProviderError("site '%s': %s failed: %s" % (self.name, what, exc)) from None
-        except OSError as exc:
-            raise ProviderError("site '%s': OpenNebula at %s is unreachable (%s)"
-                                % (self.name, self.endpoint, type(exc).__name__)) from None
+        """A pyone call, retried with jittered backoff on transient faults (5xx, 429, broken
+        connections); OpenNebula's refusals and a site that stays unreachable are provider
+        errors."""
+        for attempt in range(RETRIES + 1):
+            try:
+                return func(*args)
+            except pyone.OneException as exc:
+                raise self._refused(what, exc) from None
+            except (xmlrpc.client.ProtocolError, http.client.HTTPException, ExpatError,
+                    OSError) as exc:
+                status = getattr(exc, "errcode", None)
+                if status is not None and status not in _TRANSIENT_HTTP or attempt == RETRIES:
+                    raise ProviderError("site '%s': OpenNebula at %s is unreachable (%s: %s)"
+                                        % (self.name, self.endpoint, type(exc).__name__,
+                                           status or exc)) from None
+                time.sleep(min(8.0, 0.25 * 2 ** attempt) * random.uniform(0.5, 1.0))
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _refused(self, what, exc):
+        """OpenNebula's refusal as a provider error (credentials named, never shown)."""
+        if isinstance(exc, pyone.OneAuthenticationException):
+            return ProviderError("site '%s': OpenNebula refused the credentials (%s)"
+                                 % (self.name, what))
+        return ProviderError("site '%s': %s failed: %s" % (self.name, what, exc))
 
     def _ours(self, deployment_uuid):
         """key -> VM of the deployment, for every VM not DONE."""
@@ -152,12 +172,32 @@ class OpenNebulaDriver(Driver):
         for item in items:
             vm = existing.get(item["key"])
             if vm is None:
-                vm_id = self._call("creating VM %s" % item["key"], self._one().vm.allocate,
-                                   self._template(deployment_uuid, item["spec"]), False)
+                vm_id = self._allocate(deployment_uuid, item)
             else:
                 vm_id = vm.ID  # a killed run created it already
             physical[item["key"]] = "one:%s" % vm_id
         return physical
+
+    def _allocate(self, deployment_uuid, item):
+        """One VM for the item, even when a broken connection hid whether an allocate call
+        went through: before trying again, look for the VM by its key."""
+        template = self._template(deployment_uuid, item["spec"])
+        for attempt in range(RETRIES + 1):
+            try:
+                return self._one().vm.allocate(template, False)
+            except (xmlrpc.client.ProtocolError, http.client.HTTPException, ExpatError,
+                    OSError):
+                if attempt == RETRIES:
+                    raise ProviderError("site '%s': OpenNebula at %s is unreachable while "
+                                        "creating VM %s" % (self.name, self.endpoint,
+                                                            item["key"])) from None
+                time.sleep(min(8.0, 0.25 * 2 ** attempt) * random.uniform(0.5, 1.0))
+                vm = self._ours(deployment_uuid).get(item["key"])
+                if vm is not None:
+                    return vm.ID
+            except pyone.OneException as exc:
+                raise self._refused("creating VM %s" % item["key"], exc) from None
+        raise AssertionError("unreachable")
 
     def poll(self, deployment_uuid, keys):
         vms = self._ours(deployment_uuid)

@@ -175,3 +175,23 @@ def test_an_update_while_in_progress_is_refused(store, tmp_path):
         with pytest.raises(Exception, match="Cannot update a deployment in CREATE_IN_PROGRESS"):
             engine.present(request)
         engine.absent(request.uuid, timeout=30, placement=request.placement)
+
+
+def test_the_cluster_comes_up_and_goes_through_a_flaky_api(store, tmp_path):
+    """20% of the XML-RPC calls answered 5xx or 429, or their connection dropped (after
+    OpenNebula acted, for some): the deployment completes, no VM is created twice, and the
+    delete leaves none."""
+    from ansible_collections.paas.orchestrator.tests.emulators.faultproxy import FaultProxy
+
+    with EmulatorServer(boot_seconds=1) as server, \
+            FaultProxy(server.url.rsplit("/", 1)[0], seed=1) as proxy:
+        proxy.configure(rate=0.2, kinds=["error", "throttle", "drop"], retry_after=0,
+                        forward_faulted=True)
+        site = one_site("one", server, endpoint=proxy.url + "/RPC2")
+        engine, request, deployment = deploy(store, tmp_path, [site])
+        assert deployment["status"] == "CREATE_COMPLETE", deployment.get("statusReason")
+        assert len(live_vms(server)) == 3
+        counters = proxy.counters()
+        assert sum(counters["faults"].values()) > 0, counters
+        engine.absent(request.uuid, timeout=60, placement=request.placement)
+        assert live_vms(server) == []
