@@ -195,3 +195,47 @@ def test_the_cluster_comes_up_and_goes_through_a_flaky_api(store, tmp_path):
         assert sum(counters["faults"].values()) > 0, counters
         engine.absent(request.uuid, timeout=60, placement=request.placement)
         assert live_vms(server) == []
+
+
+KILLED_RUN = """
+import sys
+from ansible_collections.paas.orchestrator.plugins.module_utils.engine import Engine, Request
+from ansible_collections.paas.orchestrator.plugins.module_utils.placement import Placement
+from ansible_collections.paas.orchestrator.plugins.module_utils.store import open_store
+
+store_path, sites_path, mirror, template = sys.argv[1:5]
+with open_store(store_path) as store:
+    Engine(store).present(Request(template=template, name="cluster", parameters={"workers": 8},
+                                  placement=Placement({"sites_file": sites_path}), timeout=300,
+                                  tosca_options={"cache_dir": "", "mirror": mirror}))
+"""
+
+
+def test_a_run_killed_mid_create_leaves_nothing_after_delete(store, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    with EmulatorServer(boot_seconds=30) as server:
+        sites = tmp_path / "sites.yml"
+        sites.write_text(yaml.safe_dump({"sites": [one_site("one", server)]}))
+        template = tmp_path / "cluster.yaml"
+        template.write_text(CLUSTER)
+        run = subprocess.Popen(
+            [sys.executable, "-c", KILLED_RUN, str(tmp_path / "store.db"), str(sites),
+             corpus.mirror(ROOT), str(template)],
+            env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+        deadline = time.monotonic() + 30
+        while not live_vms(server):
+            assert time.monotonic() < deadline, "the run created nothing"
+            time.sleep(0.01)
+        run.send_signal(signal.SIGKILL)
+        run.wait()
+        assert live_vms(server)  # it left VMs behind, booting
+        engine = Engine(store)
+        placement = Placement({"sites_file": str(sites)})
+        assert engine.absent(Request(template=CLUSTER, name="cluster").uuid, timeout=60,
+                             placement=placement)["deployment"] is None
+        assert live_vms(server) == []
