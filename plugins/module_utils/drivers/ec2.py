@@ -495,8 +495,10 @@ class Ec2Driver(Driver):
         return self._remove(deployment_uuid, set(keys))
 
     def _remove(self, deployment_uuid, keys):
-        """Terminate the instances (of ``keys``, else all), then release, delete and, for a
-        whole deployment, remove the security groups. True when nothing is left."""
+        """Terminate the instances (of ``keys``, else all) and release their addresses at
+        once (an engine that moves to another site calls this only once); delete the volumes
+        and, for a whole deployment, the security groups once the instances are terminated.
+        True when nothing is left."""
         def wanted(resource, *tags):
             return keys is None or any(_tag(resource, tag) in keys for tag in tags)
 
@@ -508,9 +510,7 @@ class Ec2Driver(Driver):
         if going:
             self._call("deleting VMs", "terminate_instances", ignore=_NOT_FOUND,
                        InstanceIds=going)
-        if live:
-            return False  # addresses, volumes and groups are freed once they are terminated
-        done = True
+        done = not live
         for address in self._addresses(deployment_uuid):
             if not wanted(address, VM_TAG):
                 continue
@@ -524,17 +524,17 @@ class Ec2Driver(Driver):
             if not wanted(volume, VM_TAG, KEY_TAG):
                 continue
             if volume.get("Attachments") or volume.get("State") == "in-use":
-                # EC2 detaches them as their instance goes; moto needs telling
-                self._call("detaching volume %s" % volume["VolumeId"], "detach_volume",
-                           ignore=_NOT_FOUND + ("IncorrectState",), VolumeId=volume["VolumeId"],
-                           Force=True)
                 done = False
-            elif volume.get("State") == "deleting":
+                if not live:  # EC2 detaches them as their instance goes; moto needs telling
+                    self._call("detaching volume %s" % volume["VolumeId"], "detach_volume",
+                               ignore=_NOT_FOUND + ("IncorrectState",),
+                               VolumeId=volume["VolumeId"], Force=True)
+            elif volume.get("State") in ("creating", "deleting"):
                 done = False
             else:
                 self._call("deleting volume %s" % volume["VolumeId"], "delete_volume",
                            ignore=_NOT_FOUND, VolumeId=volume["VolumeId"])
-        if keys is None:
+        if keys is None and not live:
             for group in self._groups(deployment_uuid):
                 # DependencyViolation: an interface of a terminated VM is still there
                 answer = self._call("deleting security group %s" % group["GroupId"],
