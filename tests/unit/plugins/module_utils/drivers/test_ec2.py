@@ -413,3 +413,28 @@ def test_a_rerun_finishes_what_a_killed_run_left(moto, ec2, ami):
             break
     assert leftovers(ec2, uuid) == {"instances": [], "volumes": [], "addresses": [],
                                     "groups": []}
+
+
+@pytest.mark.parametrize("code, message, expected", [
+    ("InsufficientInstanceCapacity", "We currently do not have sufficient t2.micro capacity",
+     "listing instances failed: InsufficientInstanceCapacity: We currently"),
+    ("UnauthorizedOperation", "You are not authorized to perform this operation.",
+     "listing instances failed: UnauthorizedOperation"),
+    ("InstanceLimitExceeded", "Your quota allows for 0 more running instance(s).",
+     "listing instances failed: InstanceLimitExceeded"),
+    ("AuthFailure", "AWS was not able to validate the provided access credentials (KEYID)",
+     "EC2 refused the credentials (listing instances: AuthFailure)"),
+])
+def test_aws_error_codes_are_provider_errors(moto, ami, code, message, expected):
+    """Codes moto never answers, from botocore's own Stubber: the call, the code, and no
+    credential in the message."""
+    stub = pytest.importorskip("botocore.stub")
+    driver, _items = one_vm(moto, ami, access_key="KEYID", secret_key="very-secret-value")
+    with stub.Stubber(driver._ec2()) as stubber:
+        stubber.add_client_error("describe_instances", service_error_code=code,
+                                 service_message=message + " very-secret-value",
+                                 http_status_code=400)
+        with pytest.raises(ProviderError) as raised:
+            driver.poll("test-ec2-codes", ["vm#0"])
+    assert expected in str(raised.value)
+    assert "very-secret-value" not in str(raised.value) and "KEYID" not in str(raised.value)
