@@ -7,10 +7,11 @@ Everything made for a deployment carries the tag ``paas_deployment`` (its uuid):
 their root volumes also ``paas_key`` (the VM's key, with the spec's tags), the data volumes
 and Elastic IPs ``paas_vm`` (the key of their VM; volumes also ``paas_key``, their own key, and
 ``paas_device``), the security groups ``paas_node`` (one group per VM node, with that node's
-rules). A rerun finds what a killed run created by these tags, so nothing is made twice;
-``run_instances`` and ``create_volume`` also carry a ClientToken derived from (deployment, key,
-and the node's security group or the volume's instance), so a create that botocore retries
-after a lost answer makes one instance on EC2. Delete finds everything by the tags. One
+rules) or ``paas_internal`` (one per deployment: its VMs reach each other). A rerun finds
+what a killed run created by these tags, so nothing is made twice; ``run_instances`` and
+``create_volume`` also carry a ClientToken derived from (deployment, key, and the instance's
+security groups or the volume's instance), so a create that botocore retries after a lost
+answer makes one instance on EC2. Delete finds everything by the tags. One
 describe_instances call per poll serves every VM of the deployment; volumes are attached and
 Elastic IPs associated by the poll that first sees their VM running, and the VM is STARTED
 once they are.
@@ -54,8 +55,8 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.base imp
 )
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca import kinds
 
-DEPLOYMENT_TAG, KEY_TAG, VM_TAG, NODE_TAG, DEVICE_TAG = (
-    "paas_deployment", "paas_key", "paas_vm", "paas_node", "paas_device")
+DEPLOYMENT_TAG, KEY_TAG, VM_TAG, NODE_TAG, DEVICE_TAG, INTERNAL_TAG = (
+    "paas_deployment", "paas_key", "paas_vm", "paas_node", "paas_device", "paas_internal")
 DEFAULT_INSTANCE_TYPE = "t3.micro"
 EBS_TYPES = ("standard", "gp2", "gp3", "io1", "io2", "sc1", "st1")
 # every state but terminated: what a deployment still has
@@ -297,36 +298,58 @@ class Ec2Driver(Driver):
                              if subnets else (None, self.vpc_id))
         return self._network
 
-    def _group(self, deployment_uuid, spec, groups):
-        """The node's security group (made when missing), with every rule of the spec."""
-        node = spec["node"]
-        group = next((g for g in groups if _tag(g, NODE_TAG) == node), None)
-        if group is None:
-            name = "paas-%s-%s" % (deployment_uuid, node)
-            kwargs = {"GroupName": name[:255],
-                      "Description": "paas deployment %s, node %s" % (deployment_uuid, node),
-                      "TagSpecifications": [{"ResourceType": "security-group", "Tags": _aws_tags(
-                          {"Name": name, DEPLOYMENT_TAG: deployment_uuid, NODE_TAG: node})}]}
-            vpc = self._subnet()[1]
-            if vpc:
-                kwargs["VpcId"] = vpc
-            made = self._call("creating security group for %s" % node, "create_security_group",
-                              ignore=("InvalidGroup.Duplicate",), **kwargs)
-            filters = ([{"Name": "group-id", "Values": [made["GroupId"]]}] if "GroupId" in made
-                       else [{"Name": "group-name", "Values": [kwargs["GroupName"]]}])
-            group = self._call("reading security group of %s" % node,
-                               "describe_security_groups", Filters=filters)["SecurityGroups"][0]
-            groups.append(group)
-        missing = [permission for permission in _permissions(spec.get("security_rules"))
-                   if not _has_permission(group, permission)]
-        if missing:
-            self._call("opening ports for %s" % node, "authorize_security_group_ingress",
-                       ignore=("InvalidPermission.Duplicate",), GroupId=group["GroupId"],
-                       IpPermissions=missing)
-            group.setdefault("IpPermissions", []).extend(missing)
-        return group["GroupId"]
+    def _made_group(self, deployment_uuid, groups, name, what, tags):
+        """The group of ``groups`` with ``tags``, else a new one named ``name``."""
+        for group in groups:
+            if all(_tag(group, tag) == value for tag, value in tags.items()):
+                return group
+        tags = dict(tags, Name=name)
+        tags[DEPLOYMENT_TAG] = deployment_uuid
+        kwargs = {"GroupName": name[:255], "Description": "paas deployment %s" % what,
+                  "TagSpecifications": [{"ResourceType": "security-group",
+                                         "Tags": _aws_tags(tags)}]}
+        filters = [{"Name": "group-name", "Values": [kwargs["GroupName"]]}]
+        vpc = self._subnet()[1]
+        if vpc:
+            kwargs["VpcId"] = vpc
+            filters.append({"Name": "vpc-id", "Values": [vpc]})
+        made = self._call("creating security group for %s" % what, "create_security_group",
+                          ignore=("InvalidGroup.Duplicate",), **kwargs)
+        if "GroupId" in made:
+            filters = [{"Name": "group-id", "Values": [made["GroupId"]]}]
+        group = self._call("reading security group of %s" % what, "describe_security_groups",
+                           Filters=filters)["SecurityGroups"][0]
+        groups.append(group)
+        return group
 
-    def _run(self, deployment_uuid, spec, group_id):
+    def _authorize(self, group, what, permissions):
+        if permissions:
+            self._call("opening ports for %s" % what, "authorize_security_group_ingress",
+                       ignore=("InvalidPermission.Duplicate",), GroupId=group["GroupId"],
+                       IpPermissions=permissions)
+            group.setdefault("IpPermissions", []).extend(permissions)
+
+    def _groups_for(self, deployment_uuid, spec, groups):
+        """[the deployment's internal group, the node's group], made when missing: the
+        first lets every VM of the deployment reach the others (as the IM's groups do), the
+        second has the node's rules."""
+        internal = self._made_group(deployment_uuid, groups, "paas-%s" % deployment_uuid,
+                                    deployment_uuid, {INTERNAL_TAG: "true"})
+        group_id = internal["GroupId"]
+        if not any(pair.get("GroupId") == group_id
+                   for permission in internal.get("IpPermissions") or ()
+                   for pair in permission.get("UserIdGroupPairs") or ()):
+            self._authorize(internal, "the deployment", [
+                {"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": group_id}]}])
+        node = spec["node"]
+        group = self._made_group(deployment_uuid, groups, "paas-%s-%s" % (deployment_uuid, node),
+                                 "%s, node %s" % (deployment_uuid, node), {NODE_TAG: node})
+        self._authorize(group, node, [permission for permission in
+                                      _permissions(spec.get("security_rules"))
+                                      if not _has_permission(group, permission)])
+        return [group_id, group["GroupId"]]
+
+    def _run(self, deployment_uuid, spec, group_ids):
         image = str((spec.get("image") or {}).get("image_id") or "")
         if not image:
             raise ProviderError("site '%s' has no image for VM %s" % (self.name, spec["key"]))
@@ -340,7 +363,7 @@ class Ec2Driver(Driver):
             "MinCount": 1, "MaxCount": 1,
             # the same for a retried create; not the same once the deployment was deleted and
             # made again under its name (EC2 keeps tokens for a day): its group is a new one
-            "ClientToken": _token(deployment_uuid, spec["key"], group_id),
+            "ClientToken": _token(deployment_uuid, spec["key"], *group_ids),
             "TagSpecifications": [{"ResourceType": kind, "Tags": _aws_tags(tags)}
                                   for kind in ("instance", "volume")],
         }
@@ -352,10 +375,10 @@ class Ec2Driver(Driver):
         if subnet:
             # no automatic public IP: the VM's public address, if any, is its Elastic IP
             kwargs["NetworkInterfaces"] = [{"DeviceIndex": 0, "SubnetId": subnet,
-                                            "Groups": [group_id], "DeleteOnTermination": True,
+                                            "Groups": group_ids, "DeleteOnTermination": True,
                                             "AssociatePublicIpAddress": False}]
         else:
-            kwargs["SecurityGroupIds"] = [group_id]
+            kwargs["SecurityGroupIds"] = group_ids
         answer = self._call("creating VM %s" % spec["key"], "run_instances", **kwargs)
         return answer["Instances"][0]
 
@@ -401,8 +424,8 @@ class Ec2Driver(Driver):
             if instance is None:
                 if groups is None:
                     groups = self._groups(deployment_uuid)
-                instance = self._run(deployment_uuid, spec, self._group(deployment_uuid, spec,
-                                                                        groups))
+                instance = self._run(deployment_uuid, spec,
+                                     self._groups_for(deployment_uuid, spec, groups))
             # what a killed run may have left undone
             if spec.get("volumes"):
                 if volumes is None:

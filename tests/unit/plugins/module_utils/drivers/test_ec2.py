@@ -170,9 +170,13 @@ def check_cluster(ec2, ami, deployment):
         assert tags["Name"].startswith(uuid[:8])
     assert tags_of(instances["front#0"])["project"] == "ec2-test"
     # one security group per node, with its rules
-    groups = {tags_of(g)["paas_node"]: g
+    groups = {tags_of(g).get("paas_node", "internal"): g
               for g in ec2.describe_security_groups(Filters=ours(uuid))["SecurityGroups"]}
-    assert sorted(groups) == ["front", "worker"]
+    assert sorted(groups) == ["front", "internal", "worker"]
+    internal = groups["internal"]["GroupId"]
+    # the deployment's VMs reach each other
+    assert [(p["IpProtocol"], [pair["GroupId"] for pair in p["UserIdGroupPairs"]])
+            for p in groups["internal"]["IpPermissions"]] == [("-1", [internal])]
 
     def ports(group):
         return sorted((p["IpProtocol"], p["FromPort"], p["ToPort"],
@@ -184,7 +188,7 @@ def check_cluster(ec2, ami, deployment):
     for key, instance in instances.items():
         # on its interface (moto leaves the instance's own list empty then)
         assert [[g["GroupId"] for g in nic["Groups"]] for nic in instance["NetworkInterfaces"]] \
-            == [[groups[key.split("#")[0]]["GroupId"]]]
+            == [[internal, groups[key.split("#")[0]]["GroupId"]]]
     # the front end's Elastic IP and volume
     front = instances["front#0"]
     addresses = ec2.describe_addresses(Filters=ours(uuid))["Addresses"]
@@ -251,7 +255,7 @@ def test_scale_in_removes_the_vm_its_address_and_volumes(store, tmp_path, moto, 
         pytest.fail("front#0 and worker#1 are still there")
     left = leftovers(ec2, request.uuid)
     assert [tags_of(i)["paas_key"] for i in left["instances"]] == ["worker#0"]
-    assert left["addresses"] == [] and len(left["groups"]) == 2
+    assert left["addresses"] == [] and len(left["groups"]) == 3
     assert [v for v in left["volumes"] if tags_of(v).get("paas_vm")] == []
     engine.absent(request.uuid, timeout=60, placement=request.placement)
     assert leftovers(ec2, request.uuid) == {"instances": [], "volumes": [], "addresses": [],
@@ -355,7 +359,8 @@ def test_a_vm_terminated_while_created_is_a_provider_error(moto, ec2, ami):
     driver, items = one_vm(moto, ami)
     uuid = "test-ec2-gone-%d" % time.time_ns()
     instance_id = driver.submit(uuid, items, {})["vm#0"].split(":", 1)[1]
-    group = ec2.describe_security_groups(Filters=ours(uuid))["SecurityGroups"][0]
+    group = ec2.describe_security_groups(Filters=ours(uuid) + [
+        {"Name": "tag:paas_node", "Values": ["vm"]}])["SecurityGroups"][0]
     assert [(p["IpProtocol"], p["FromPort"], p["ToPort"], p["IpRanges"][0]["CidrIp"])
             for p in group["IpPermissions"]] == [("udp", 6000, 6010, "10.0.0.0/8")]
     ec2.terminate_instances(InstanceIds=[instance_id])
