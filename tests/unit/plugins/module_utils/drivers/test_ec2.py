@@ -8,6 +8,7 @@ tag, scale in, and the same scenario through the fault proxy."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import time
@@ -169,6 +170,11 @@ def check_cluster(ec2, ami, deployment):
         assert tags["paas_node"] == key.split("#")[0]
         assert tags["Name"].startswith(uuid[:8])
     assert tags_of(instances["front#0"])["project"] == "ec2-test"
+    # the spec's cloud-init user data, as given
+    user_data = ec2.describe_instance_attribute(InstanceId=instances["worker#1"]["InstanceId"],
+                                                Attribute="userData")["UserData"]["Value"]
+    assert base64.b64decode(user_data).decode().startswith(
+        '#cloud-config\nhostname: "%s-worker-1"' % uuid[:8])
     # one security group per node, with its rules
     groups = {tags_of(g).get("paas_node", "internal"): g
               for g in ec2.describe_security_groups(Filters=ours(uuid))["SecurityGroups"]}
