@@ -13,7 +13,7 @@
 # shellcheck disable=SC2317  # the service functions are called as "$action_$name"
 set -euo pipefail
 
-SERVICES="postgres swift moto"
+SERVICES="postgres swift moto openstack"
 OPT_IN="openstack"
 state_dir=$HOME/.paas-orchestrator-test
 services_json=$state_dir/services.json

@@ -13,9 +13,13 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.local im
 from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.opennebula import (
     OpenNebulaDriver,
 )
+from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.openstack import (
+    OpenStackDriver,
+)
 
 SITE_TYPES = ("openstack", "opennebula", "ec2", "marathon", "chronos", "slurm", "local")
-_DRIVERS = {driver.site_type: driver for driver in (LocalDriver, OpenNebulaDriver, Ec2Driver)}
+_DRIVERS = {driver.site_type: driver for driver in (
+    LocalDriver, OpenNebulaDriver, Ec2Driver, OpenStackDriver)}
 
 
 def validate_sites(sites):
