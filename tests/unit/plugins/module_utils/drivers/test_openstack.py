@@ -259,3 +259,42 @@ def test_a_site_without_credentials_is_refused():
                          "endpoint": "http://127.0.0.1:5000"}).delete("u")
     with pytest.raises(SiteConfigError, match="needs an endpoint"):
         OpenStackDriver({"name": "x", "type": "openstack", "auth": {"username": "u"}})
+
+
+def test_submit_again_finds_what_a_killed_run_created(cloud):
+    """A run killed after the cloud created a VM but before the store recorded it: the next
+    run's submit (a new driver, here from the clouds.yaml cloud) finds every part again."""
+    site = os_site("demo", cloud)
+    driver = OpenStackDriver(dict(site, **site.pop("settings")))
+    uuid = str(uuidlib.uuid4())
+    spec = {"key": "vm#0", "name": "%s-vm-0" % uuid[:8], "image": {"image_id": cloud["image"]},
+            "flavor": {"flavor_id": None, "flavor_name": "m1.tiny"}, "public_ip": True,
+            "security_rules": [{"protocol": "tcp", "port": 22, "remote_cidr": "0.0.0.0/0"},
+                               {"protocol": "udp", "port": [6000, 6010],
+                                "remote_cidr": "10.0.0.0/8"}],
+            "networks": [{"network_type": "private", "network_name": cloud["private_network"]},
+                         {"network_type": "public", "network_name": cloud["public_network"]}],
+            "user_data": "#cloud-config\n", "tags": {"project": "paas"},
+            "volumes": [{"key": "disk#0", "name": "%s-disk-0" % uuid[:8], "size_gb": 1,
+                         "type": None, "device": None, "location": "/data"}]}
+    items = [{"key": "vm#0", "node": "vm", "kind": "vm", "spec": spec}]
+    conn = connect(cloud)
+    try:
+        first = driver.submit(uuid, items, {})
+        rerun = OpenStackDriver({"name": "demo", "type": "openstack",
+                                 "cloud": cloud["clouds"]["demo"],
+                                 "clouds_yaml": cloud["clouds_yaml"]})
+        assert rerun.submit(uuid, items, {}) == first
+        description = "paas:%s" % uuid
+        assert len(list(conn.compute.servers(tags="%s=%s" % (DEPLOYMENT_TAG, uuid)))) == 1
+        assert len(list(conn.network.ports(description=description))) == 1
+        assert len(list(conn.network.ips(description=description))) == 1
+        group, = conn.network.security_groups(description=description)
+        assert {(r["protocol"], r["port_range_min"], r["port_range_max"], r["remote_ip_prefix"])
+                for r in group.security_group_rules if r["direction"] == "ingress"} == {
+            ("tcp", 22, 22, "0.0.0.0/0"), ("udp", 6000, 6010, "10.0.0.0/8")}
+        assert len([v for v in conn.block_storage.volumes(details=True)
+                    if (v.metadata or {}).get(DEPLOYMENT_TAG) == uuid]) == 1
+    finally:
+        assert driver.delete(uuid) is True
+    assert leftovers(conn, uuid) == {}
