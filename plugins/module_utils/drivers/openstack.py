@@ -165,21 +165,22 @@ class OpenStackDriver(Driver):
             raise self._error(what, exc) from None
 
     @staticmethod
-    def _refused(exc):
-        """True for a 401, also wrapped (Connection.authorize re-raises keystoneauth's)."""
-        seen = 0
-        while exc is not None and seen < 5:
-            status = getattr(exc, "status_code", None) or getattr(exc, "http_status", None)
-            if status == 401 or (ksa_exceptions is not None
-                                 and isinstance(exc, ksa_exceptions.Unauthorized)):
-                return True
-            exc, seen = exc.__cause__ or exc.__context__, seen + 1
-        return False
+    def _chain(exc):
+        """The exception and those it wraps (Connection.authorize re-raises keystoneauth's)."""
+        seen = []
+        while exc is not None and len(seen) < 5:
+            seen.append(exc)
+            exc = exc.__cause__ or exc.__context__
+        return seen
 
     def _error(self, what, exc):
-        if self._refused(exc):
-            return ProviderError("site '%s': OpenStack refused the credentials (%s)"
-                                 % (self.name, what))
+        chain = self._chain(exc)
+        for inner in chain:
+            status = getattr(inner, "status_code", None) or getattr(inner, "http_status", None)
+            if status == 401 or (ksa_exceptions is not None
+                                 and isinstance(inner, ksa_exceptions.Unauthorized)):
+                return ProviderError("site '%s': OpenStack refused the credentials (%s)"
+                                     % (self.name, what))
         if isinstance(exc, (ProviderError, SiteConfigError)):
             return exc
         # HttpException is an OSError too (requests'): the cloud's answers first
@@ -189,11 +190,16 @@ class OpenStackDriver(Driver):
             message = details if isinstance(details, str) and details else str(exc)
             return ProviderError("site '%s': %s failed (HTTP %s): %s"
                                  % (self.name, what, exc.status_code, message))
-        if (ksa_exceptions is not None and isinstance(exc, ksa_exceptions.ConnectionError)) \
-                or isinstance(exc, OSError):
-            return ProviderError("site '%s': OpenStack at %s is unreachable (%s)"
-                                 % (self.name, self.auth.get("auth_url") or self.cloud,
-                                    type(exc).__name__))
+        for inner in chain:
+            if ksa_exceptions is not None and isinstance(inner, ksa_exceptions.RequestTimeout):
+                return ProviderError("site '%s': OpenStack did not answer within %s s (%s)"
+                                     % (self.name, self.timeout, what))
+            if (ksa_exceptions is not None
+                    and isinstance(inner, ksa_exceptions.ConnectionError)) \
+                    or (isinstance(inner, OSError) and not getattr(inner, "status_code", None)):
+                return ProviderError("site '%s': OpenStack at %s is unreachable (%s)"
+                                     % (self.name, self.auth.get("auth_url") or self.cloud,
+                                        type(inner).__name__))
         known = [os_exceptions.SDKException] if os_exceptions is not None else []
         if ksa_exceptions is not None:
             known.append(ksa_exceptions.ClientException)

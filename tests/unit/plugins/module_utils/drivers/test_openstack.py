@@ -21,6 +21,7 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.openstac
     OpenStackDriver,
 )
 from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.base import (
+    ProviderError,
     SiteConfigError,
 )
 from ansible_collections.paas.orchestrator.plugins.module_utils.engine import Engine, Request
@@ -251,6 +252,17 @@ def test_wrong_credentials_are_a_provider_error(store, tmp_path, cloud):
     good.write_text(yaml.safe_dump({"sites": [os_site("demo", cloud)]}))
     engine.absent(request.uuid, timeout=30, placement=Placement({"sites_file": str(good)}))
     assert store.get_deployment(request.uuid) is None
+
+
+def test_an_unreachable_keystone_is_a_provider_error(cloud):
+    site = os_site("gone", cloud)
+    settings = site.pop("settings")
+    settings["auth"]["auth_url"] = "http://127.0.0.1:9/v3"  # discard: nothing listens
+    settings.update(retries=0, timeout=5)
+    driver = OpenStackDriver(dict(site, **settings))
+    with pytest.raises(ProviderError, match="unreachable") as exc:
+        driver.poll(str(uuidlib.uuid4()), ["vm#0"])
+    assert settings["auth"]["password"] not in str(exc.value)
 
 
 def test_a_site_without_credentials_is_refused():
