@@ -14,7 +14,7 @@
 set -euo pipefail
 
 SERVICES="postgres swift moto openstack"
-OPT_IN="openstack"
+OPT_IN=""
 state_dir=$HOME/.paas-orchestrator-test
 services_json=$state_dir/services.json
 
