@@ -8,8 +8,8 @@
 #   tests/tooling/services.sh status postgres|all    # exit 0 when all are up
 #
 # A service NAME is three functions, start_NAME, stop_NAME and status_NAME, plus an entry in
-# SERVICES (part of "all") or OPT_IN (only by name: heavy, e.g. openstack takes minutes and
-# 2 GB). Needs root (apt-get, the service users).
+# SERVICES (part of "all") or OPT_IN (only by name, for a heavy one no test needs; openstack,
+# about 2 GB and up to 2.5 minutes cold, is in "all" since its driver is tested). Needs root (apt-get, the service users).
 # shellcheck disable=SC2317  # the service functions are called as "$action_$name"
 set -euo pipefail
 
