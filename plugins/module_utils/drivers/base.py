@@ -10,6 +10,8 @@ key. The engine writes each resource row before ``submit`` is called for it.
 
 from __future__ import annotations
 
+from ansible_collections.paas.orchestrator.plugins.module_utils.tosca import kinds
+
 
 class ProviderError(Exception):
     """The site failed (unreachable, out of quota, timed out): the engine tries the next site.
@@ -79,3 +81,12 @@ class Driver:
     def delete(self, deployment_uuid):
         """Remove everything of the deployment on this site; True when nothing is left."""
         raise NotImplementedError
+
+
+class VmDriver(Driver):
+    """An IaaS site: it creates VMs; software is configured on them later by roles, and volumes
+    and networks are created with their VM, so those resources are done at once."""
+
+    supported_kinds = (kinds.VM,)
+    passive_kinds = (kinds.SOFTWARE, kinds.STORAGE, kinds.NETWORK, kinds.RUNTIME, kinds.DATA,
+                     kinds.ABSTRACT)

@@ -48,12 +48,11 @@ else:
     BOTO3_ERROR = None
 
 from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.base import (
-    Driver,
+    VmDriver,
     Observed,
     ProviderError,
     SiteConfigError,
 )
-from ansible_collections.paas.orchestrator.plugins.module_utils.tosca import kinds
 
 DEPLOYMENT_TAG, KEY_TAG, VM_TAG, NODE_TAG, DEVICE_TAG, INTERNAL_TAG = (
     "paas_deployment", "paas_key", "paas_vm", "paas_node", "paas_device", "paas_internal")
@@ -138,13 +137,10 @@ def _has_permission(group, permission):
     return False
 
 
-class Ec2Driver(Driver):
+class Ec2Driver(VmDriver):
+    """Networks are the site's subnet (Network and Port nodes are not read)."""
+
     site_type = "ec2"
-    supported_kinds = (kinds.VM,)
-    # configured by roles (software) or created with their VM (volumes); networks are the
-    # site's subnet
-    passive_kinds = (kinds.SOFTWARE, kinds.STORAGE, kinds.NETWORK, kinds.RUNTIME, kinds.DATA,
-                     kinds.ABSTRACT)
 
     def __init__(self, site):
         super().__init__(site)

@@ -28,12 +28,11 @@ else:
     PYONE_ERROR = None
 
 from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.base import (
-    Driver,
+    VmDriver,
     Observed,
     ProviderError,
     SiteConfigError,
 )
-from ansible_collections.paas.orchestrator.plugins.module_utils.tosca import kinds
 
 # VM STATE / LCM_STATE (OpenNebula 6)
 _DONE, _ACTIVE, _FAILED = 6, 3, 7
@@ -56,12 +55,8 @@ def _vector(pairs):
                                 if value is not None)
 
 
-class OpenNebulaDriver(Driver):
+class OpenNebulaDriver(VmDriver):
     site_type = "opennebula"
-    supported_kinds = (kinds.VM,)
-    # configured by roles (software) or created with their VM (volumes, networks)
-    passive_kinds = (kinds.SOFTWARE, kinds.STORAGE, kinds.NETWORK, kinds.RUNTIME, kinds.DATA,
-                     kinds.ABSTRACT)
 
     def __init__(self, site):
         super().__init__(site)

@@ -34,12 +34,11 @@ except ImportError:
     ksa_exceptions = None
 
 from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.base import (
-    Driver,
+    VmDriver,
     Observed,
     ProviderError,
     SiteConfigError,
 )
-from ansible_collections.paas.orchestrator.plugins.module_utils.tosca import kinds
 from ansible_collections.paas.orchestrator.plugins.module_utils.vms import resource_name
 
 DEPLOYMENT_TAG, KEY_TAG, VM_TAG = "paas_deployment", "paas_key", "paas_vm"
@@ -76,12 +75,8 @@ def _key_name(deployment_uuid, key):
     return resource_name(deployment_uuid, node, int(index)) if index.isdigit() else None
 
 
-class OpenStackDriver(Driver):
+class OpenStackDriver(VmDriver):
     site_type = "openstack"
-    supported_kinds = (kinds.VM,)
-    # configured by roles (software) or created with their VM (volumes, networks)
-    passive_kinds = (kinds.SOFTWARE, kinds.STORAGE, kinds.NETWORK, kinds.RUNTIME, kinds.DATA,
-                     kinds.ABSTRACT)
 
     def __init__(self, site):
         super().__init__(site)
