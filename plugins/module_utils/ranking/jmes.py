@@ -151,17 +151,21 @@ def _function(name, args):
     return call
 
 
-def _projection(base, each):
-    def project(value):
-        items = base(value)
-        if not isinstance(items, list):
-            return None
-        collected = []
-        for item in items:
+def _project(items, each, condition=None):
+    """JMESPath's projection: ``each`` of every item (that meets ``condition``), nulls left out."""
+    collected = []
+    for item in items:
+        if condition is None or not is_false(condition(item)):
             current = each(item)
             if current is not None:
                 collected.append(current)
-        return collected
+    return collected
+
+
+def _projection(base, each):
+    def project(value):
+        items = base(value)
+        return _project(items, each) if isinstance(items, list) else None
     return project
 
 
@@ -171,27 +175,14 @@ def _value_projection(base, each):
             items = base(value).values()
         except AttributeError:
             return None
-        collected = []
-        for item in items:
-            current = each(item)
-            if current is not None:
-                collected.append(current)
-        return collected
+        return _project(items, each)
     return project
 
 
 def _filter_projection(base, each, condition):
     def project(value):
         items = base(value)
-        if not isinstance(items, list):
-            return None
-        collected = []
-        for item in items:
-            if not is_false(condition(item)):
-                current = each(item)
-                if current is not None:
-                    collected.append(current)
-        return collected
+        return _project(items, each, condition) if isinstance(items, list) else None
     return project
 
 
