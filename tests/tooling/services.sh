@@ -20,28 +20,10 @@ services_json=$state_dir/services.json
 
 log() { echo "services.sh: $*" >&2; }
 
-# record NAME JSON: set services.json's key NAME to JSON, keeping the other keys. flock + rename
-# (the same lock file as swift.sh) so that concurrent writers never lose or half-write a key.
-# The file holds passwords: mkstemp makes it 0600.
+# record NAME JSON: set services.json's key NAME to JSON, keeping the other keys.
 record() {
     mkdir -p "$state_dir"
-    python3 - "$services_json" "$1" "$2" <<'EOF'
-import fcntl, json, os, sys, tempfile
-path, name, value = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-with open(path + ".lock", "w") as lock:
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    try:
-        with open(path) as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):
-        data = {}
-    data[name] = value
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".services-")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True)
-        handle.write("\n")
-    os.replace(tmp, path)
-EOF
+    python3 "$(dirname "${BASH_SOURCE[0]}")/record_service.py" "$services_json" "$1" "$2"
 }
 
 # --- PostgreSQL: Debian's cluster "main" on 127.0.0.1:5432, role and database "paas" ---------

@@ -210,32 +210,12 @@ wait_ready() {
 }
 
 record_services() {
-    mkdir -p "$(dirname "$services_json")"
-    # Merge, keeping the other keys (e.g. "postgres" from services.sh); flock + rename so that a
-    # concurrent writer never sees a half-written file.
-    python3 - "$services_json" "$proxy_port" <<'EOF'
-import fcntl, json, os, sys, tempfile
-path, port = sys.argv[1], sys.argv[2]
-endpoint = "http://127.0.0.1:%s" % port
-swift = {
-    "auth_url": endpoint + "/auth/v1.0", "user": "test:tester", "key": "testing",
-    "s3_endpoint": endpoint, "s3_access_key": "test:tester", "s3_secret_key": "testing",
-    "s3_region": "us-east-1",
-}
-with open(path + ".lock", "w") as lock:
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    try:
-        with open(path) as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):
-        data = {}
-    data["swift"] = swift
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".services-")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True)
-        handle.write("\n")
-    os.replace(tmp, path)
-EOF
+    local endpoint="http://127.0.0.1:$proxy_port"
+    python3 "$(dirname "${BASH_SOURCE[0]}")/record_service.py" "$services_json" swift \
+        "{\"auth_url\": \"$endpoint/auth/v1.0\", \"user\": \"test:tester\",
+          \"key\": \"testing\", \"s3_endpoint\": \"$endpoint\",
+          \"s3_access_key\": \"test:tester\", \"s3_secret_key\": \"testing\",
+          \"s3_region\": \"us-east-1\"}"
 }
 
 stop() {

@@ -16,7 +16,6 @@ domain, roles and endpoint), OS_PAAS_SERVICES_JSON (default ~/.paas-orchestrator
 from __future__ import annotations
 
 import calendar
-import fcntl
 import json
 import os
 import sys
@@ -25,6 +24,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from record_service import merge_key  # noqa: E402  (tests/tooling, shared with the scripts)
 
 HOST = 'http://127.0.0.1'
 KEYSTONE = HOST + ':5000/v3'
@@ -388,20 +390,6 @@ def write_private(path, text):
     with os.fdopen(fd, 'w') as handle:
         handle.write(text)
     os.replace(tmp, path)
-
-
-def merge_key(path, name, value):
-    """Set path's key name to value, keeping the other keys: the lock file and rename of services.sh."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + '.lock', 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            with open(path) as handle:
-                data = json.load(handle)
-        except (OSError, ValueError):
-            data = {}
-        data[name] = value
-        write_private(path, json.dumps(data, indent=2, sort_keys=True) + '\n')
 
 
 def main():
