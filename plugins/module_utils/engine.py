@@ -20,7 +20,6 @@ from datetime import datetime
 
 from ansible_collections.paas.orchestrator.plugins.module_utils import jobs
 from ansible_collections.paas.orchestrator.plugins.module_utils import plan as planning
-from ansible_collections.paas.orchestrator.plugins.module_utils import vms
 from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.base import (
     DeploymentError,
     ProviderError,
@@ -469,16 +468,14 @@ class Engine:
             if planned.kind in driver.passive_kinds:
                 passive.append(row)
                 continue
+            job_spec = None
             if planned.kind == kinds.JOB:
-                spec, credentials = context.specs[planned.key]
+                job_spec, credentials = context.specs[planned.key]
                 context.secrets.update(credentials)
-            elif planned.kind == kinds.VM:
-                # a VM's spec depends on the site (the image and flavor matched there)
-                spec = vms.vm_spec(context.plan, planned, driver.site, deployment["uuid"])
-            else:
-                spec = None
-            items.append({"key": planned.key, "node": planned.node, "kind": planned.kind,
-                          "spec": spec})
+            items.append({"key": planned.key, "uuid": row["uuid"], "node": planned.node,
+                          "kind": planned.kind,
+                          "spec": driver.spec(context.plan, planned, deployment["uuid"],
+                                              job_spec)})
         with self.store.transaction():
             for row in passive:
                 row.update(self.store.update_resource(row["uuid"], state=NodeStates.STARTED,

@@ -10,6 +10,7 @@ key. The engine writes each resource row before ``submit`` is called for it.
 
 from __future__ import annotations
 
+from ansible_collections.paas.orchestrator.plugins.module_utils import vms
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca import kinds
 
 
@@ -61,8 +62,15 @@ class Driver:
                     "site '%s' (%s) cannot run node '%s' of kind %s"
                     % (self.name, self.site_type, resource.node, resource.kind))
 
+    def spec(self, plan, resource, deployment_uuid, job_spec):
+        """What ``submit`` receives for one planned resource: the backend-neutral job spec
+        (jobs.job_spec) for a job, nothing for other kinds. Drivers whose backend speaks its own
+        format (a VM on this site's images and flavors, a Chronos job) build it here."""
+        return job_spec
+
     def submit(self, deployment_uuid, items, secrets):
-        """Start creating ``items`` (dicts: key, node, kind, spec). Idempotent per key.
+        """Start creating ``items`` (dicts: key, uuid of its resource row, node, kind, spec).
+        Idempotent per key.
         Returns {key: physicalId}."""
         raise NotImplementedError
 
@@ -90,3 +98,7 @@ class VmDriver(Driver):
     supported_kinds = (kinds.VM,)
     passive_kinds = (kinds.SOFTWARE, kinds.STORAGE, kinds.NETWORK, kinds.RUNTIME, kinds.DATA,
                      kinds.ABSTRACT)
+
+    def spec(self, plan, resource, deployment_uuid, job_spec):
+        # a VM's spec depends on the site: the image and flavor matched there
+        return vms.vm_spec(plan, resource, self.site, deployment_uuid)
