@@ -13,7 +13,7 @@
 # shellcheck disable=SC2317  # the service functions are called as "$action_$name"
 set -euo pipefail
 
-SERVICES="postgres swift moto openstack"
+SERVICES="postgres swift moto openstack slurm"
 OPT_IN=""
 state_dir=$HOME/.paas-orchestrator-test
 services_json=$state_dir/services.json
@@ -183,6 +183,13 @@ openstack_sh() { "$(dirname "${BASH_SOURCE[0]}")/openstack/setup.sh" "$@"; }
 status_openstack() { openstack_sh status >/dev/null; }
 start_openstack() { openstack_sh start; }
 stop_openstack() { openstack_sh stop; }
+
+# SLURM (one node on this host) and an SSH login node in front of it: slurm/setup.sh does the
+# work and records itself; see docs/slurm.md.
+slurm_sh() { "$(dirname "${BASH_SOURCE[0]}")/slurm/setup.sh" "$@"; }
+status_slurm() { slurm_sh status; }
+start_slurm() { slurm_sh start; }
+stop_slurm() { slurm_sh stop; }
 
 usage() {
     echo "usage: $0 start|stop|status $(echo "$SERVICES $OPT_IN" | tr ' ' '|')|all" >&2
