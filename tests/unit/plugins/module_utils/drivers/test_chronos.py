@@ -39,48 +39,12 @@ pytestmark = pytest.mark.skipif(ROOT is None, reason="corpus absent: INDIGO's ty
 GOLDEN = "templates/orchestrator/src/test/resources/tosca/chronos_2_jobs"
 CREDENTIALS = ("paas", "chronos-secret")
 
-# Stage 1 fails FAIL_FIRST times (its attempts counted in a file), then writes 21; stage 2, its
-# child, doubles what stage 1 wrote.
-WORKFLOW = """tosca_definitions_version: tosca_simple_yaml_1_0
-imports:
-  - indigo_custom_types: https://raw.githubusercontent.com/indigo-dc/tosca-types/master/custom_types.yaml
-topology_template:
-  inputs:
-    results: {type: string}
-    fail_first: {type: integer, default: 1}
-    retries: {type: integer, default: 2}
-  node_templates:
-    stage1:
-      type: tosca.nodes.indigo.Container.Application.Docker.Chronos
-      properties:
-        description: first stage
-        command: 'n=$(cat "$RESULTS/attempts" 2>/dev/null || echo 0); echo $((n + 1)) > "$RESULTS/attempts"; test "$n" -ge "$FAIL_FIRST" || exit 3; echo 21 > "$RESULTS/stage1.txt"'
-        retries: {get_input: retries}
-        environment_variables: {RESULTS: {get_input: results}, FAIL_FIRST: {get_input: fail_first}}
-      artifacts:
-        image: {file: library/busybox, type: tosca.artifacts.Deployment.Image.Container.Docker}
-      requirements:
-        - host: runtime1
-    stage2:
-      type: tosca.nodes.indigo.Container.Application.Docker.Chronos
-      properties:
-        command: 'echo $(( $(cat "$RESULTS/stage1.txt") * 2 )) > "$RESULTS/stage2.txt"'
-        environment_variables: {RESULTS: {get_input: results}}
-      artifacts:
-        image: {file: library/alpine, type: tosca.artifacts.Deployment.Image.Container.Docker}
-      requirements:
-        - host: runtime2
-        - parent_job: stage1
-    runtime1:
-      type: tosca.nodes.indigo.Container.Runtime.Docker
-      capabilities:
-        host: {properties: {num_cpus: 0.5, mem_size: 256 MB, volumes: ['/data:rw']}}
-    runtime2:
-      type: tosca.nodes.indigo.Container.Runtime.Docker
-  outputs:
-    stage2_state: {value: {get_attribute: [stage2, state]}}
-    results: {value: {get_property: [stage2, environment_variables, RESULTS]}}
-"""
+# The integration target's workflow: stage 1 fails `fail_first` times, then writes 21 under
+# `results`; stage 2, its child, doubles it.
+WORKFLOW_PATH = os.path.join(os.path.dirname(os.path.realpath(__file__)), *[os.pardir] * 4,
+                             "integration", "targets", "chronos", "files", "workflow.yaml")
+with open(WORKFLOW_PATH) as _handle:
+    WORKFLOW = _handle.read()
 
 
 def chronos_site(name, server, **extra):
