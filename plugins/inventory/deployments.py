@@ -15,6 +15,8 @@ description:
     collection roles that configure the software the VM hosts (see C(playbooks/deploy.yml)). Each host is in a group
     per deployment (C(paas_deployment_<name>)), per TOSCA node (C(paas_node_<node>)) and per site
     (C(paas_site_<site>)), and carries the INDIGO resource fields as host variables.
+  - A VM of an all-in-one local site is this machine; its host gets C(ansible_connection=local)
+    and the controller's Python, as the implicit C(localhost) does.
   - Everything read from the store is marked unsafe, so that no Jinja in it is ever evaluated.
   - The configuration file must end in C(.deployments.yml) or C(.deployments.yaml).
 author:
@@ -57,6 +59,8 @@ keyed_groups:
 compose:
   ansible_user: paas_attributes.os_user | default('ubuntu')
 """
+
+import sys
 
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
@@ -150,6 +154,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         }
         if address:
             variables["ansible_host"] = address
+        if attributes.get("connection") == "local":
+            # an all-in-one host is this machine: run as Ansible runs on localhost
+            variables["ansible_connection"] = "local"
+            variables["ansible_python_interpreter"] = sys.executable
         return {"name": name, "groups": [
             "paas_deployment_%s" % (name_of_deployment or deployment["uuid"]),
             "paas_node_%s" % resource["toscaNodeName"],

@@ -11,6 +11,13 @@ collection to ``<workdir>/.agent-<digest>/`` so that it outlives the Ansible run
 
 Container images of INDIGO Chronos jobs are recorded, but the local site runs the command
 natively, with no container.
+
+All-in-one (``all_in_one: true``): the template's Compute nodes are this machine, so that a
+user with no cloud can deploy a cluster template and have the roles configure it here. Each VM
+is a file ``vms/<key>.json`` (what exists is what the directory holds); the inventory reaches it
+with ``ansible_connection: local``. The software, volumes and networks of those nodes are
+this machine's own: nothing is created for them. Off by default: a ranked placement never puts
+a VM template on the user's own machine by surprise.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from urllib.parse import quote
 
 from ansible_collections.paas.orchestrator.plugins.module_utils import staging
 from ansible_collections.paas.orchestrator.plugins.module_utils.drivers import local_agent
@@ -44,6 +52,8 @@ _STATES = {
     local_agent.FAILED: "ERROR",
 }
 STOP_TIMEOUT = 10.0
+# What an all-in-one VM is: this machine, reached without SSH.
+THIS_HOST = {"public_address": [], "private_address": ["127.0.0.1"], "connection": "local"}
 
 
 def default_workdir():
@@ -80,6 +90,13 @@ class LocalDriver(Driver):
         if not isinstance(slots, int) or isinstance(slots, bool) or slots < 1:
             raise SiteConfigError("site '%s': slots must be a positive whole number" % self.name)
         self.slots = slots
+        all_in_one = site.get("all_in_one", False)
+        if not isinstance(all_in_one, bool):
+            raise SiteConfigError("site '%s': all_in_one must be true or false" % self.name)
+        if all_in_one:
+            self.supported_kinds = (kinds.JOB, kinds.VM)
+            self.passive_kinds = self.passive_kinds + (kinds.SOFTWARE, kinds.STORAGE,
+                                                       kinds.NETWORK)
         self._journals = {}  # deployment uuid -> JournalReader, for this call only
 
     # -- layout ---------------------------------------------------------------------------
@@ -123,11 +140,28 @@ class LocalDriver(Driver):
                              cwd=directory, env=env, stdin=subprocess.DEVNULL, stdout=log,
                              stderr=log, start_new_session=True, close_fds=True)
 
+    def _vm_path(self, deployment_uuid, key):
+        return os.path.join(self.directory(deployment_uuid), "vms", quote(key, safe="") + ".json")
+
     # -- the driver interface -------------------------------------------------------------
+    def check(self, plan):
+        for resource in plan.resources:
+            if resource.kind == kinds.VM and kinds.VM not in self.supported_kinds:
+                raise SiteConfigError(
+                    "site '%s' (local) runs Compute node '%s' on this machine only with "
+                    "all_in_one: true" % (self.name, resource.node))
+        super().check(plan)
+
     def submit(self, deployment_uuid, items, secrets):
         directory = self.directory(deployment_uuid)
         try:
             os.makedirs(os.path.join(directory, "specs"), mode=0o700, exist_ok=True)
+            vms = [item for item in items if item["kind"] == kinds.VM]
+            if vms:
+                os.makedirs(os.path.join(directory, "vms"), mode=0o700, exist_ok=True)
+            for item in vms:
+                _write_atomic(self._vm_path(deployment_uuid, item["key"]),
+                              json.dumps({"key": item["key"], "node": item["node"]}).encode())
             jobs = [item["spec"] for item in items if item["kind"] == kinds.JOB]
             if jobs:
                 name = "%020d-%d.json" % (time.time_ns(), os.getpid())
@@ -168,6 +202,9 @@ class LocalDriver(Driver):
         state = self._state(deployment_uuid)
         observed = {}
         for key in keys:
+            if os.path.exists(self._vm_path(deployment_uuid, key)):
+                observed[key] = Observed("STARTED", dict(THIS_HOST))
+                continue
             job = state.get(key, {"status": local_agent.PENDING, "attempt": 0})
             attributes = {"job_dir": local_agent.job_dir(directory, key),
                           "attempts": job["attempt"], "exit_code": job.get("rc"),
@@ -178,6 +215,15 @@ class LocalDriver(Driver):
                 error = "job %s failed: %s" % (key, reason)
             observed[key] = Observed(_STATES[job["status"]], attributes, error)
         return observed
+
+    def remove(self, deployment_uuid, keys):
+        """Scaling in: only all-in-one VMs are ever removed alone (jobs are not updated)."""
+        for key in keys:
+            try:
+                os.unlink(self._vm_path(deployment_uuid, key))
+            except FileNotFoundError:
+                pass
+        return True
 
     def delete(self, deployment_uuid):
         directory = self.directory(deployment_uuid)
