@@ -57,8 +57,12 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.loader imp
 _NAMESPACE = uuidlib.UUID("6f1d8d0e-5d1b-4f7e-9a55-3b8d2c6f0a11")
 IN_PROGRESS = (Status.CREATE_IN_PROGRESS, Status.UPDATE_IN_PROGRESS, Status.DELETE_IN_PROGRESS)
 FAILED = (Status.CREATE_FAILED, Status.UPDATE_FAILED, Status.DELETE_FAILED)
-# INDIGO refuses updates of these kinds (spec §1.2); so do we, for jobs.
-NOT_UPDATABLE = ("CHRONOS", "MARATHON", "QCG", "JOB")
+# INDIGO refuses updates of these kinds (spec §1.2); so do we, for jobs. MARATHON deployments
+# are updated (INDIGO refuses): scaled by count, their apps redefined.
+NOT_UPDATABLE = ("CHRONOS", "QCG", "JOB")
+# Kinds a driver reconciles as a whole service (a Marathon app and its runtime): on update their
+# kept rows go back to INITIAL, so the driver is handed them again with the new template.
+REAPPLIED = (kinds.CONTAINER, kinds.RUNTIME)
 UPDATABLE = (Status.CREATE_COMPLETE, Status.UPDATE_COMPLETE, Status.UPDATE_FAILED)
 DRIVEN = (Status.CREATE_IN_PROGRESS, Status.UPDATE_IN_PROGRESS)  # what _drive steps on
 EXHAUSTED = "Retries on cloud providers exhausted. Error list is:"
@@ -272,6 +276,8 @@ class Engine:
                 planned = wanted.pop(key, None)
                 if planned is None or planned.node_type != row["toscaNodeType"]:
                     self.store.update_resource(row["uuid"], state=NodeStates.DELETING)
+                elif planned.kind in REAPPLIED and row["state"] != NodeStates.DELETING:
+                    self.store.update_resource(row["uuid"], state=NodeStates.INITIAL)
             # after the status change, which would move INITIAL rows to CONFIGURING
             for resource in wanted.values():
                 self.store.add_resource(request.uuid, {
@@ -473,7 +479,7 @@ class Engine:
                 job_spec, credentials = context.specs[planned.key]
                 context.secrets.update(credentials)
             items.append({"key": planned.key, "uuid": row["uuid"], "node": planned.node,
-                          "kind": planned.kind,
+                          "kind": planned.kind, "created_by": deployment.get("createdBy"),
                           "spec": driver.spec(context.plan, planned, deployment["uuid"],
                                               job_spec)})
         with self.store.transaction():
@@ -547,7 +553,10 @@ class Engine:
             values = [instance.get(args[1]) for instance in instances]
             value = values[0] if len(values) == 1 else values
             for step in args[2:]:
-                value = value[step] if isinstance(value, (list, dict)) else None
+                try:
+                    value = value[step] if isinstance(value, (list, dict)) else None
+                except (IndexError, KeyError):  # a node scaled to no instance, say
+                    value = None
             return value
 
         topology = context.topology
