@@ -15,6 +15,8 @@ description:
     collection roles that configure the software the VM hosts (see C(playbooks/deploy.yml)). Each host is in a group
     per deployment (C(paas_deployment_<name>)), per TOSCA node (C(paas_node_<node>)) and per site
     (C(paas_site_<site>)), and carries the INDIGO resource fields as host variables.
+  - The variables of those roles that the template sets (its software nodes' properties, as
+    the mapping of C(plugins/module_utils/tosca/roles.py) names them) are host variables too.
   - A VM of an all-in-one local site is this machine; its host gets C(ansible_connection=local)
     and the controller's Python, as the implicit C(localhost) does.
   - Everything read from the store is marked unsafe, so that no Jinja in it is ever evaluated.
@@ -152,6 +154,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 "uuid", "state", "physicalId", "toscaNodeName", "toscaNodeType", "requiredBy",
                 "creationTime", "updateTime")},
         }
+        # the roles' variables from the TOSCA properties of the software this VM hosts
+        variables.update((resource.get("metadata") or {}).get("role_vars") or {})
         if address:
             variables["ansible_host"] = address
         if attributes.get("connection") == "local":

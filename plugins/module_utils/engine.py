@@ -50,7 +50,11 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.store.enums impo
 from ansible_collections.paas.orchestrator.plugins.module_utils.store.errors import ConflictError
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca import kinds
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.functions import Evaluator
-from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.topology import hosted_roles
+from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.roles import role_variables
+from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.topology import (
+    hosted_roles,
+    hosted_software,
+)
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.loader import load
 
 # A fixed namespace: the same deployment name gives the same uuid in every store.
@@ -633,10 +637,14 @@ class _Context:
 
 def _resource_metadata(topology, resource):
     """What a resource row records besides INDIGO's fields; a VM also names the roles that
-    configure the software it hosts (the inventory gives them to playbooks/deploy.yml)."""
+    configure the software it hosts and their variables (the inventory gives them to
+    playbooks/deploy.yml)."""
     metadata = {"key": resource.key, "kind": resource.kind, "parameters": resource.parameters}
     if resource.kind == kinds.VM:
         metadata["roles"] = hosted_roles(topology, resource.node)
+        metadata["role_vars"] = {}
+        for node in hosted_software(topology, resource.node):
+            metadata["role_vars"].update(role_variables(node))
     return metadata
 
 

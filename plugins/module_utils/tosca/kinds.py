@@ -4,11 +4,13 @@
 """The node-kind table: what runs a node of a given TOSCA type.
 
 A node's kind is that of the nearest type in its ancestry with an entry here, so a custom type
-derived from an INDIGO one is run like its parent. ``role`` names the collection role that
-configures software of that type on its host (None: no role ships for it).
+derived from an INDIGO one is run like its parent. The role that configures software on its
+host comes from the roles mapping (``tosca/roles.py``).
 """
 
 from __future__ import annotations
+
+from ansible_collections.paas.orchestrator.plugins.module_utils.tosca import roles
 
 VM = "vm"                        # a virtual machine: openstack, ec2, opennebula (local: this host)
 CONTAINER = "container_service"  # a long-running container: marathon
@@ -25,85 +27,85 @@ KINDS = (VM, CONTAINER, JOB, RUNTIME, STORAGE, DATA, NETWORK, HELM, SOFTWARE, AB
 
 _I = "tosca.nodes.indigo."
 
-# type -> (kind, role)
+# type -> kind
 NODE_KINDS = {
     # Normative TOSCA types.
-    "tosca.nodes.Root": (ABSTRACT, None),
-    "tosca.nodes.Compute": (VM, None),
-    "tosca.nodes.BlockStorage": (STORAGE, None),
-    "tosca.nodes.ObjectStorage": (STORAGE, None),
-    "tosca.nodes.StorageSystem": (STORAGE, None),
-    "tosca.nodes.network.Network": (NETWORK, None),
-    "tosca.nodes.network.Port": (NETWORK, None),
-    "tosca.nodes.LoadBalancer": (SOFTWARE, None),
-    "tosca.nodes.SoftwareComponent": (SOFTWARE, None),
-    "tosca.nodes.WebServer": (SOFTWARE, None),
-    "tosca.nodes.WebApplication": (SOFTWARE, None),
-    "tosca.nodes.DBMS": (SOFTWARE, None),
-    "tosca.nodes.Database": (SOFTWARE, None),
-    "tosca.nodes.Container.Runtime": (RUNTIME, None),
-    "tosca.nodes.Container.Application": (CONTAINER, None),
+    "tosca.nodes.Root": ABSTRACT,
+    "tosca.nodes.Compute": VM,
+    "tosca.nodes.BlockStorage": STORAGE,
+    "tosca.nodes.ObjectStorage": STORAGE,
+    "tosca.nodes.StorageSystem": STORAGE,
+    "tosca.nodes.network.Network": NETWORK,
+    "tosca.nodes.network.Port": NETWORK,
+    "tosca.nodes.LoadBalancer": SOFTWARE,
+    "tosca.nodes.SoftwareComponent": SOFTWARE,
+    "tosca.nodes.WebServer": SOFTWARE,
+    "tosca.nodes.WebApplication": SOFTWARE,
+    "tosca.nodes.DBMS": SOFTWARE,
+    "tosca.nodes.Database": SOFTWARE,
+    "tosca.nodes.Container.Runtime": RUNTIME,
+    "tosca.nodes.Container.Application": CONTAINER,
     # INDIGO: infrastructure.
-    _I + "Compute": (VM, None),
-    _I + "MonitoredCompute": (VM, None),
-    _I + "BlockStorage": (STORAGE, None),
-    _I + "GlusterFSVolume": (STORAGE, None),
-    _I + "OneDataStorage": (STORAGE, None),
-    _I + "network.Network": (NETWORK, None),
-    _I + "network.Port": (NETWORK, None),
+    _I + "Compute": VM,
+    _I + "MonitoredCompute": VM,
+    _I + "BlockStorage": STORAGE,
+    _I + "GlusterFSVolume": STORAGE,
+    _I + "OneDataStorage": STORAGE,
+    _I + "network.Network": NETWORK,
+    _I + "network.Port": NETWORK,
     # INDIGO: containers and jobs on Mesos, QCG, Kubernetes.
-    _I + "Container.Application.Docker": (CONTAINER, None),
-    _I + "Container.Application.Docker.Marathon": (CONTAINER, None),
-    _I + "Container.Application.Docker.Chronos": (JOB, None),
-    _I + "Container.Runtime.Docker": (RUNTIME, None),
-    _I + "Batch.Job": (JOB, None),
-    _I + "Grid.Job": (JOB, None),
-    _I + "Qcg.Job": (JOB, None),
-    _I + "Kubernetes.HelmChart": (HELM, None),
-    _I + "KubernetesObject": (HELM, None),
-    _I + "KubernetesSecretRegistry": (HELM, None),
+    _I + "Container.Application.Docker": CONTAINER,
+    _I + "Container.Application.Docker.Marathon": CONTAINER,
+    _I + "Container.Application.Docker.Chronos": JOB,
+    _I + "Container.Runtime.Docker": RUNTIME,
+    _I + "Batch.Job": JOB,
+    _I + "Grid.Job": JOB,
+    _I + "Qcg.Job": JOB,
+    _I + "Kubernetes.HelmChart": HELM,
+    _I + "KubernetesObject": HELM,
+    _I + "KubernetesSecretRegistry": HELM,
     # INDIGO: where data lives.
-    _I + "OnedataSpace": (DATA, None),
-    _I + "OnedataServiceSpace": (DATA, None),
-    _I + "Dynafed": (DATA, None),
+    _I + "OnedataSpace": DATA,
+    _I + "OnedataServiceSpace": DATA,
+    _I + "Dynafed": DATA,
     # INDIGO: batch systems and clusters configured on VMs.
-    _I + "ElasticCluster": (SOFTWARE, None),
-    _I + "LRMS.FrontEnd": (SOFTWARE, None),
-    _I + "LRMS.WorkerNode": (SOFTWARE, None),
-    _I + "LRMS.FrontEnd.Slurm": (SOFTWARE, "slurm"),
-    _I + "LRMS.WorkerNode.Slurm": (SOFTWARE, "slurm"),
-    _I + "LRMS.FrontEnd.SlurmGalaxy": (SOFTWARE, "slurm"),
-    _I + "LRMS.WorkerNode.SlurmGalaxy": (SOFTWARE, "slurm"),
-    _I + "LRMS.FrontEnd.Mesos": (SOFTWARE, "mesos"),
-    _I + "LRMS.WorkerNode.Mesos": (SOFTWARE, "mesos"),
-    _I + "MesosMaster": (SOFTWARE, "mesos"),
-    _I + "MesosSlave": (SOFTWARE, "mesos"),
-    _I + "MesosLoadBalancer": (SOFTWARE, "mesos"),
-    _I + "LRMS.FrontEnd.Torque": (SOFTWARE, None),
-    _I + "LRMS.WorkerNode.Torque": (SOFTWARE, None),
-    _I + "LRMS.FrontEnd.HTCondor": (SOFTWARE, None),
-    _I + "LRMS.WorkerNode.HTCondor": (SOFTWARE, None),
-    _I + "LRMS.FrontEnd.Kubernetes": (SOFTWARE, None),
-    _I + "LRMS.WorkerNode.Kubernetes": (SOFTWARE, None),
-    _I + "LRMS.FrontEnd.Nomad": (SOFTWARE, None),
-    _I + "LRMS.WorkerNode.Nomad": (SOFTWARE, None),
-    _I + "LRMS.FrontEnd.Storm": (SOFTWARE, None),
-    _I + "LRMS.WorkerNode.Storm": (SOFTWARE, None),
-    _I + "LRMS.FrontEnd.Local": (SOFTWARE, None),
-    _I + "SparkMesos": (SOFTWARE, "spark"),
-    _I + "GalaxyPortal": (SOFTWARE, "galaxy"),
-    _I + "GalaxyPortalAndStorage": (SOFTWARE, "galaxy"),
-    _I + "GalaxyPortalDocker": (SOFTWARE, "galaxy"),
-    _I + "GalaxyPortalFastConfig": (SOFTWARE, "galaxy"),
-    _I + "GalaxyShedTool": (SOFTWARE, "galaxy"),
-    _I + "GalaxyReferenceData": (SOFTWARE, "galaxy"),
-    _I + "GalaxyWN": (SOFTWARE, "galaxy"),
-    _I + "GalaxyWNCVMFS": (SOFTWARE, "galaxy"),
-    _I + "GalaxyWnToolDeps": (SOFTWARE, "galaxy"),
-    _I + "GalaxyWnCvmfsReferenceData": (SOFTWARE, "galaxy"),
+    _I + "ElasticCluster": SOFTWARE,
+    _I + "LRMS.FrontEnd": SOFTWARE,
+    _I + "LRMS.WorkerNode": SOFTWARE,
+    _I + "LRMS.FrontEnd.Slurm": SOFTWARE,
+    _I + "LRMS.WorkerNode.Slurm": SOFTWARE,
+    _I + "LRMS.FrontEnd.SlurmGalaxy": SOFTWARE,
+    _I + "LRMS.WorkerNode.SlurmGalaxy": SOFTWARE,
+    _I + "LRMS.FrontEnd.Mesos": SOFTWARE,
+    _I + "LRMS.WorkerNode.Mesos": SOFTWARE,
+    _I + "MesosMaster": SOFTWARE,
+    _I + "MesosSlave": SOFTWARE,
+    _I + "MesosLoadBalancer": SOFTWARE,
+    _I + "LRMS.FrontEnd.Torque": SOFTWARE,
+    _I + "LRMS.WorkerNode.Torque": SOFTWARE,
+    _I + "LRMS.FrontEnd.HTCondor": SOFTWARE,
+    _I + "LRMS.WorkerNode.HTCondor": SOFTWARE,
+    _I + "LRMS.FrontEnd.Kubernetes": SOFTWARE,
+    _I + "LRMS.WorkerNode.Kubernetes": SOFTWARE,
+    _I + "LRMS.FrontEnd.Nomad": SOFTWARE,
+    _I + "LRMS.WorkerNode.Nomad": SOFTWARE,
+    _I + "LRMS.FrontEnd.Storm": SOFTWARE,
+    _I + "LRMS.WorkerNode.Storm": SOFTWARE,
+    _I + "LRMS.FrontEnd.Local": SOFTWARE,
+    _I + "SparkMesos": SOFTWARE,
+    _I + "GalaxyPortal": SOFTWARE,
+    _I + "GalaxyPortalAndStorage": SOFTWARE,
+    _I + "GalaxyPortalDocker": SOFTWARE,
+    _I + "GalaxyPortalFastConfig": SOFTWARE,
+    _I + "GalaxyShedTool": SOFTWARE,
+    _I + "GalaxyReferenceData": SOFTWARE,
+    _I + "GalaxyWN": SOFTWARE,
+    _I + "GalaxyWNCVMFS": SOFTWARE,
+    _I + "GalaxyWnToolDeps": SOFTWARE,
+    _I + "GalaxyWnCvmfsReferenceData": SOFTWARE,
     # INDIGO: other software, configured by INDIGO's own Ansible roles (none ship here).
     **{
-        _I + name: (SOFTWARE, None)
+        _I + name: SOFTWARE
         for name in (
             "ARCfe", "ARCwn", "Ambertools", "AmsCondorExecuteConfig", "AmsCondorMasterConfig",
             "AmsCondorWnConfig", "AnsibleRecipe", "CmsOneclient", "CmsServices", "CmsWnConfig",
@@ -116,14 +118,12 @@ NODE_KINDS = {
         )
     },
     # Our own type library (paas_types).
-    "tosca.nodes.paas.Job": (JOB, None),
+    "tosca.nodes.paas.Job": JOB,
 }
 
 
 def classify(ancestry):
-    """(kind, role) of the nearest type in ``ancestry`` (the type first, then its parents)."""
-    for type_name in ancestry:
-        entry = NODE_KINDS.get(type_name)
-        if entry is not None:
-            return entry
-    return (ABSTRACT, None)
+    """(kind, role) of a type given its ``ancestry`` (the type first, then its parents): each
+    from the nearest type that has an entry."""
+    kind = next((NODE_KINDS[name] for name in ancestry if name in NODE_KINDS), ABSTRACT)
+    return kind, roles.role_of(ancestry)

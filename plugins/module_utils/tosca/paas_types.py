@@ -112,6 +112,39 @@ node_types:
           relationship: tosca.relationships.DependsOn
           occurrences: [0, UNBOUNDED]
 
+  tosca.nodes.paas.Spark.Master:
+    derived_from: tosca.nodes.SoftwareComponent
+    description: A Spark standalone master, configured by the paas.orchestrator.spark role.
+    properties:
+      port:
+        type: integer
+        required: false
+        default: 7077
+      webui_port:
+        type: integer
+        required: false
+        default: 8080
+
+  tosca.nodes.paas.Spark.Worker:
+    derived_from: tosca.nodes.SoftwareComponent
+    description: >
+      A Spark standalone worker of the master it requires, configured by the
+      paas.orchestrator.spark role.
+    properties:
+      cores:
+        type: integer
+        required: false
+        description: Cores offered to Spark (default all of the host's).
+      memory:
+        type: scalar-unit.size
+        required: false
+        description: Memory offered to Spark (default the host's less 1 GiB).
+    requirements:
+      - master:
+          capability: tosca.capabilities.Node
+          node: tosca.nodes.paas.Spark.Master
+          relationship: tosca.relationships.DependsOn
+
 policy_types:
   tosca.policies.paas.ParameterSweep:
     derived_from: tosca.policies.Root

@@ -172,23 +172,27 @@ class Topology:
         }
 
 
-def hosted_roles(topology, vm):
-    """The roles (node-kind table) of the software hosted on node ``vm``, directly or through
-    other software (a Galaxy on an LRMS front end on the VM), in creation order."""
+def hosted_software(topology, vm):
+    """The nodes with a role hosted on node ``vm``, directly or through other software (a
+    Galaxy on an LRMS front end on the VM), in creation order."""
     hosts = {}
     for node in topology.nodes.values():
         for req in node.requirements:
             if req.name in ("host", "lrms") and req.node:
                 hosts.setdefault(node.name, req.node)
-    roles = []
+    hosted = []
     for name in topology.order:
         current = name
         while current in hosts and current != vm:
             current = hosts[current]
-        role = topology.nodes[name].role
-        if current == vm and name != vm and role and role not in roles:
-            roles.append(role)
-    return roles
+        if current == vm and name != vm and topology.nodes[name].role:
+            hosted.append(topology.nodes[name])
+    return hosted
+
+
+def hosted_roles(topology, vm):
+    """The roles that configure node ``vm``, each once, in creation order."""
+    return list(dict.fromkeys(node.role for node in hosted_software(topology, vm)))
 
 
 def infer_deployment_kind(nodes):

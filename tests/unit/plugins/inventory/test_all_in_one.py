@@ -15,7 +15,6 @@ from ansible.plugins.loader import inventory_loader
 
 from ansible_collections.paas.orchestrator.plugins.module_utils.engine import (
     Engine,
-    EngineError,
     Request,
 )
 from ansible_collections.paas.orchestrator.plugins.module_utils.store import open_store
@@ -30,6 +29,7 @@ topology_template:
   node_templates:
     lrms_front:
       type: tosca.nodes.indigo.LRMS.FrontEnd.Slurm
+      properties: {wn_num: 4}
       requirements: [{host: front}]
     lrms_worker:
       type: tosca.nodes.indigo.LRMS.WorkerNode.Slurm
@@ -87,6 +87,11 @@ def test_a_cluster_lands_on_this_machine_and_scales(tmp_path, store_path):
         assert host.vars["ansible_host"] == "127.0.0.1"
         assert os.access(host.vars["ansible_python_interpreter"], os.X_OK)
     assert hosts[0].vars["paas_roles"] == ["slurm"]
+    # the roles' variables from the software nodes (tosca/roles.py)
+    assert hosts[0].vars["slurm_role"] == "controller"
+    assert hosts[0].vars["slurm_max_workers"] == 4
+    assert hosts[1].vars["slurm_role"] == "worker"
+    assert "slurm_max_workers" not in hosts[1].vars
 
     assert deploy(store_path, site, 1)["deployment"]["status"] == "UPDATE_COMPLETE"
     hosts = inventory_of(tmp_path, store_path).groups["paas_node_worker"].get_hosts()
@@ -97,16 +102,6 @@ def test_a_cluster_lands_on_this_machine_and_scales(tmp_path, store_path):
     with open_store(store_path) as store:
         Engine(store).absent(deployment["uuid"], sites=[site], timeout=30)
     assert not (tmp_path / "w" / deployment["uuid"]).exists()
-
-
-def test_compute_nodes_need_all_in_one(tmp_path, store_path):
-    site = {"name": "laptop", "type": "local", "workdir": str(tmp_path / "w")}
-    with pytest.raises(EngineError, match="site 'laptop' \\(local\\) runs Compute node 'front' "
-                       "on this machine only with all_in_one: true"):
-        deploy(store_path, site, 1)
-    assert not (tmp_path / "w").exists()
-    with open_store(store_path) as store:
-        assert store.list_deployments() == []
 
 
 def test_all_in_one_must_be_a_boolean(tmp_path, store_path):

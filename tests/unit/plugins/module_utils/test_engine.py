@@ -190,7 +190,8 @@ topology_template:
     with pytest.raises(EngineError) as info:
         Engine(store).present(request(text, {"name": "here", "type": "local"}))
     assert str(info.value).startswith(NO_PROVIDER)
-    assert "cannot run node 'vm' of kind vm" in str(info.value)
+    assert "site 'here' (local) runs Compute node 'vm' on this machine only with all_in_one: " \
+        "true" in str(info.value)
     assert store.list_deployments() == []
 
 
