@@ -24,9 +24,9 @@ all leave is deleted. Delete removes the group (force) and waits until its tasks
 Site settings: ``endpoint`` (Marathon's URL, or a list tried in order), ``iam_enabled`` with
 ``token`` (``Authorization: Bearer``), else ``username``/``password`` (HTTP Basic) or nothing;
 ``verify``, ``timeout`` (seconds), ``retries`` (of 5xx and unreachable calls), ``origin`` (the
-``origin`` label; INDIGO's orchestrator URL); ``properties`` as in INDIGO's CMDB:
-``local_volumes_host_base_path``, ``load_balancer_ips``, ``gpu_support``. No secret is logged
-or put in an error: the client's own log is silenced.
+``origin`` label; INDIGO's orchestrator URL); INDIGO's CMDB properties, as settings or under
+``properties``: ``local_volumes_host_base_path``, ``load_balancer_ips``, ``gpu_support``. No
+secret is logged or put in an error: the client's own log is silenced.
 """
 
 from __future__ import annotations
@@ -118,7 +118,11 @@ class MarathonDriver(Driver):
             raise SiteConfigError("site '%s' (marathon) needs an endpoint (Marathon's URL)"
                                   % self.name)
         self.shown = ", ".join(_shown(url) for url in self.servers)
-        self.properties = site.get("properties") or {}
+        properties = site.get("properties") or {}
+        # INDIGO's CMDB properties, as site settings or under `properties`
+        self.lb_ips, self.host_base_path, self.gpu_support = (
+            site.get(name, properties.get(name)) for name in
+            ("load_balancer_ips", "local_volumes_host_base_path", "gpu_support"))
         self.origin = site.get("origin", DEFAULT_ORIGIN)
         self.timeout = site.get("timeout", 10)
         self.retries = int(site.get("retries", RETRIES))
@@ -182,8 +186,7 @@ class MarathonDriver(Driver):
     # -- building -----------------------------------------------------------------------------
     def _app(self, topology, node, instances, deployment_uuid):
         app = mesos.marathon_app(topology, node, instances, origin=self.origin)
-        app = mesos.place_volumes(app, deployment_uuid,
-                                  self.properties.get("local_volumes_host_base_path"))
+        app = mesos.place_volumes(app, deployment_uuid, self.host_base_path)
         app["labels"].update({DEPLOYMENT_LABEL: deployment_uuid,
                               RUNTIME_LABEL: mesos.host_node(topology,
                                                              topology.nodes[node]).name})
@@ -200,7 +203,7 @@ class MarathonDriver(Driver):
             except ToscaError as exc:
                 raise SiteConfigError("site '%s' (marathon) cannot run node '%s': %s"
                                       % (self.name, node.name, exc)) from None
-            if app.get("gpus") and self.properties.get("gpu_support") is False:
+            if app.get("gpus") and self.gpu_support is False:
                 raise SiteConfigError("site '%s' (marathon) has no gpu_support for node '%s'"
                                       % (self.name, node.name))
 
@@ -285,7 +288,7 @@ class MarathonDriver(Driver):
             "tasks": [{"id": task.id, "host": task.host, "ports": list(task.ports or []),
                        "state": task.state} for task in app.tasks],
             "service_ports": [port for _source, port, _protocol in self._ports(app)],
-            "load_balancer_ips": list(self.properties.get("load_balancer_ips") or []),
+            "load_balancer_ips": list(self.lb_ips or []),
             "last_task_failure": failure.message if failure else None,
         }
 

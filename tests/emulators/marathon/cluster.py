@@ -257,12 +257,18 @@ class MarathonEmulator:
         return "5e3a0f3c-1b8e-4c55-9d9b-2f6c5f0f1a2b-S%d" % agent
 
     # -- reads ----------------------------------------------------------------------------------
+    @staticmethod
+    def _known(objects, what, ident):
+        """The absolute id of an app or group that exists, else Marathon's 404."""
+        ident = absolute(ident)
+        if ident not in objects:
+            raise MarathonError(404, "%s '%s' does not exist" % (what, ident))
+        return ident
+
     def group(self, group_id, embed=()):
         self.advance()
         with self.lock:
-            group_id = absolute(group_id)
-            if group_id not in self.groups:
-                raise MarathonError(404, "Group '%s' does not exist" % group_id)
+            group_id = self._known(self.groups, "Group", group_id)
             return self._group_json(group_id, embed)
 
     def _group_json(self, group_id, embed):
@@ -283,9 +289,7 @@ class MarathonEmulator:
         """GET /v2/apps/{id}: tasks, counts, deployments and the last failure are embedded."""
         self.advance()
         with self.lock:
-            app_id = absolute(app_id)
-            if app_id not in self.apps:
-                raise MarathonError(404, "App '%s' does not exist" % app_id)
+            app_id = self._known(self.apps, "App", app_id)
             embed = set(embed or ()) | {"tasks", "counts", "deployments", "lastTaskFailure"}
             return self._app_json(app_id, embed)
 
@@ -348,9 +352,7 @@ class MarathonEmulator:
     def app_tasks(self, app_id):
         self.advance()
         with self.lock:
-            app_id = absolute(app_id)
-            if app_id not in self.apps:
-                raise MarathonError(404, "App '%s' does not exist" % app_id)
+            app_id = self._known(self.apps, "App", app_id)
             now = self.clock()
             return [self._task_json(task, now) for task in self.tasks.values()
                     if task["app"] == app_id]
@@ -498,9 +500,7 @@ class MarathonEmulator:
     def delete_app(self, app_id, force=False):
         self.advance()
         with self.lock:
-            app_id = absolute(app_id)
-            if app_id not in self.apps:
-                raise MarathonError(404, "App '%s' does not exist" % app_id)
+            app_id = self._known(self.apps, "App", app_id)
             self._check_locks([app_id], force)
             self._remove_app(app_id)
             return self._deploy([(app_id, "StopApplication")])
@@ -514,9 +514,7 @@ class MarathonEmulator:
     def delete_group(self, group_id, force=False):
         self.advance()
         with self.lock:
-            group_id = absolute(group_id)
-            if group_id not in self.groups:
-                raise MarathonError(404, "Group '%s' does not exist" % group_id)
+            group_id = self._known(self.groups, "Group", group_id)
             prefix = group_id.rstrip("/") + "/"
             apps = [app_id for app_id in self.apps if app_id.startswith(prefix)]
             self._check_locks(apps, force)
@@ -532,9 +530,7 @@ class MarathonEmulator:
         unless ``scale`` (then the app has one instance less)."""
         self.advance()
         with self.lock:
-            app_id = absolute(app_id)
-            if app_id not in self.apps:
-                raise MarathonError(404, "App '%s' does not exist" % app_id)
+            app_id = self._known(self.apps, "App", app_id)
             task = self.tasks.get(task_id)
             if task is None or task["app"] != app_id:
                 raise MarathonError(404, "Task '%s' does not exist" % task_id)

@@ -27,7 +27,10 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.engine import (
 )
 from ansible_collections.paas.orchestrator.plugins.module_utils.store import open_store
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.loader import load
-from ansible_collections.paas.orchestrator.tests.emulators.marathon import EmulatorServer
+from ansible_collections.paas.orchestrator.tests.emulators.marathon import (
+    EmulatorServer,
+    MarathonError,
+)
 from ansible_collections.paas.orchestrator.tests.unit.plugins.module_utils.tosca import corpus
 
 ROOT = corpus.corpus_dir()
@@ -346,3 +349,52 @@ def test_refusals_change_nothing(store, server, change, message):
     assert "hush" not in str(caught.value)
     assert store.list_deployments() == []
     assert list(server.emulator.groups) == ["/"]
+
+
+def test_an_app_that_never_runs_times_out_to_the_next_site(store, server):
+    """INDIGO: a Marathon deployment that does not become ready within the provider timeout
+    is a CloudProviderError: cleaned up, then the next site."""
+    with EmulatorServer(fail_pattern="/web$", restart_seconds=0.2) as failing:
+        req = request(PLAIN, [site(failing, name="failing"), site(server, name="good")],
+                      provider_timeout=3)
+        deployment = Engine(store).present(req)["deployment"]
+        assert deployment["status"] == "CREATE_COMPLETE", deployment.get("statusReason")
+        assert [a["site"] for a in deployment["attempts"]] == ["failing", "good"]
+        assert "provider timeout" in deployment["attempts"][0]["error"]
+        # the failed site was cleaned up
+        assert list(failing.emulator.groups) == ["/"] and failing.emulator.tasks == {}
+
+
+def test_delete_waits_until_the_tasks_are_gone(server):
+    server.emulator.configure(kill_seconds=0.6)
+    server.emulator.create_group({"id": "/d1", "apps": [{"id": "web", "cmd": "sleep 1000"}]})
+    driver = MarathonDriver(site(server))
+    wait_until(lambda: app_of(server, "d1")["tasksRunning"] == 1)
+    assert driver.delete("d1") is False       # the group is gone, its task is being killed
+    assert "/d1" not in server.emulator.groups
+    wait_until(lambda: driver.delete("d1"))
+    assert tasks_of(server, "d1") == []
+
+
+def test_a_scale_does_not_wait_for_a_deployment_in_progress(server):
+    """Marathon locks an app while a deployment works on it (409): the driver forces."""
+    server.emulator.configure(start_seconds=30)
+    topology = load(SCALED, {"replicas": 1}, cache_dir="", mirror=corpus.mirror(ROOT))
+    driver = MarathonDriver(site(server))
+
+    def submit(replicas):
+        plan = planning.build(load(SCALED, {"replicas": replicas}, cache_dir="",
+                                   mirror=corpus.mirror(ROOT)))
+        items = [{"key": r.key, "node": r.node, "kind": r.kind,
+                  "spec": driver.spec(plan, r, "0fab", None)} for r in plan.resources]
+        return driver.submit("0fab", items, {})
+
+    assert topology.deployment_kind == "MARATHON"
+    submit(1)
+    assert app_of(server, "0fab")["deployments"]  # still starting
+    with pytest.raises(MarathonError, match=r"App is locked by one or more deployments"):
+        server.emulator.put_app("/0fab/web", {"instances": 2})
+    submit(3)
+    app = app_of(server, "0fab")
+    assert app["instances"] == 3 and len(app["tasks"]) == 3
+    assert driver.poll("0fab", ["web#2"])["web#2"].state == "CREATING"
