@@ -20,8 +20,15 @@ from __future__ import annotations
 
 import random
 import time
+import traceback
 
-import requests
+try:
+    import requests
+except ImportError:
+    requests = None
+    REQUESTS_ERROR = traceback.format_exc()
+else:
+    REQUESTS_ERROR = None
 
 from ansible_collections.paas.orchestrator.plugins.module_utils import jobs, mesos
 from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.base import (
@@ -159,6 +166,9 @@ class ChronosDriver(Driver):
     def _client(self):
         """A session with the site's credentials: a Bearer token when the site is
         iam_enabled (INDIGO's rule; the default, as in the CMDB), else HTTP Basic."""
+        if REQUESTS_ERROR:
+            raise SiteConfigError("the chronos driver needs requests: %s"
+                                  % REQUESTS_ERROR.strip().splitlines()[-1])
         if self._session is None:
             session = requests.Session()
             if self.site.get("iam_enabled", True):
@@ -185,7 +195,8 @@ class ChronosDriver(Driver):
             try:
                 answer = session.request(method, self.endpoint + API + path,
                                          timeout=self.timeout, **kwargs)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except (requests.ConnectionError, requests.Timeout,
+                    requests.exceptions.ChunkedEncodingError) as exc:
                 if last:
                     raise ProviderError("site '%s': Chronos at %s is unreachable while %s (%s)"
                                         % (self.name, self.where, what,

@@ -32,6 +32,7 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.engine import (
 from ansible_collections.paas.orchestrator.plugins.module_utils.store import open_store
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.loader import load
 from ansible_collections.paas.orchestrator.tests.emulators.chronos import EmulatorServer
+from ansible_collections.paas.orchestrator.tests.emulators.faultproxy import FaultProxy
 from ansible_collections.paas.orchestrator.tests.unit.plugins.module_utils.tosca import corpus
 
 ROOT = corpus.corpus_dir()
@@ -273,6 +274,20 @@ def test_intermittent_server_errors_still_complete_and_run_each_job_once(
         assert (tmp_path / "results" / "stage2.txt").read_text() == "42\n"
         assert len(jobs_on(server)) == 2
         assert server.emulator.counters["faults"] >= 3
+
+
+def test_broken_connections_through_the_fault_proxy_still_complete(store, server, tmp_path):
+    """Dropped and reset connections, the requests carried out upstream or not."""
+    with FaultProxy(server.url, seed=13, rate=0.3, kinds=["drop", "reset"],
+                    forward_faulted=True) as proxy:
+        site = dict(chronos_site("chronos", server), endpoint=proxy.url)
+        _engine, _request, deployment = deploy(store, tmp_path, [site], fail_first=0)
+        assert deployment["status"] == "CREATE_COMPLETE", deployment.get("statusReason")
+        assert sum(proxy.counters()["faults"].values()) >= 3, proxy.counters()
+    for row in deployment["resources"]:
+        if row["toscaNodeName"].startswith("stage"):
+            assert [run["rc"] for run in runs_of(server, row["uuid"])] == [0]
+    assert (tmp_path / "results" / "stage2.txt").read_text() == "42\n"
 
 
 def test_an_unreachable_site_fails_over_to_the_next(store, server, tmp_path):
