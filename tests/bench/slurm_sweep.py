@@ -91,6 +91,10 @@ def with_engine(workdir, cluster):
         store.close()
 
 
+def _listed(times):
+    return " ".join("%.2f" % value for value in times)
+
+
 def main():
     with open(SERVICES_JSON) as handle:
         cluster = json.load(handle)["slurm"]
@@ -101,10 +105,8 @@ def main():
             engines.append(with_engine(second, cluster))
     baseline, ours = statistics.median(baselines), statistics.median(engines)
     print("medians of %d rounds; tasks %d" % (ROUNDS, TASKS))
-    print("plain sbatch --array, waited for: %s -> %.2f s"
-          % (" ".join("%.2f" % value for value in baselines), baseline))
-    print("engine (slurm site): %s -> %.2f s" % (" ".join("%.2f" % value for value in engines),
-                                               ours))
+    print("plain sbatch --array, waited for: %s -> %.2f s" % (_listed(baselines), baseline))
+    print("engine (slurm site): %s -> %.2f s" % (_listed(engines), ours))
     print("ratio %.2f" % (ours / baseline))
     return 0
 

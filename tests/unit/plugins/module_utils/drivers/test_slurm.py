@@ -23,6 +23,8 @@ import uuid as uuidlib
 
 import pytest
 
+from ansible_collections.paas.orchestrator.plugins.module_utils import jobs
+from ansible_collections.paas.orchestrator.plugins.module_utils import plan as planning
 from ansible_collections.paas.orchestrator.plugins.module_utils.drivers import slurm_job
 from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.base import (
     ProviderError,
@@ -32,6 +34,7 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.slurm im
 from ansible_collections.paas.orchestrator.plugins.module_utils.engine import Engine, Request
 from ansible_collections.paas.orchestrator.plugins.module_utils.store import open_store
 from ansible_collections.paas.orchestrator.plugins.module_utils.store.enums import NodeStates
+from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.loader import load
 from ansible_collections.paas.orchestrator.tests.unit.plugins.module_utils.tosca import corpus
 
 SERVICES_JSON = os.path.join(os.path.expanduser("~"), ".paas-orchestrator-test", "services.json")
@@ -95,8 +98,8 @@ def records(directory, key):
 
 
 def active(deployment_uuid):
-    return [job for job in squeue(deployment_uuid) if job[1] in ("PENDING", "RUNNING",
-                                                                  "COMPLETING", "CONFIGURING")]
+    live = ("PENDING", "RUNNING", "COMPLETING", "CONFIGURING")
+    return [job for job in squeue(deployment_uuid) if job[1] in live]
 
 
 def wait_for(condition, timeout=60.0, what="condition"):
@@ -174,8 +177,8 @@ def test_a_sweep_is_one_array_within_its_limit_and_its_child_waits_for_all_of_it
     summary_dir = os.path.join(directory, "jobs", "summary", "0")
     assert deployment["outputs"] == {"summary_dir": summary_dir}
     with open(os.path.join(summary_dir, "all.txt")) as handle:
-        assert handle.read().split("\n")[:-1] == ["%d %d" % (x, y) for x in (1, 2, 3)
-                                                 for y in (1, 2)]
+        expected = ["%d %d" % (x, y) for x in (1, 2, 3) for y in (1, 2)]
+        assert handle.read().split("\n")[:-1] == expected
     seen = attributes(deployment)
     assert seen["sweep#4"] == {"job_dir": os.path.join(directory, "jobs", "sweep", "4"),
                                "attempts": 1, "exit_code": 0, "state": "succeeded",
@@ -395,6 +398,32 @@ def test_a_rerun_after_a_kill_submits_nothing_twice(store, cluster, tmp_path):
         assert [event["event"] for event in records(directory, row["idempotency_key"])] == [
             "started", "succeeded"]
     engine.absent(req.uuid)
+
+
+def test_a_rerun_after_a_kill_between_two_sbatch_submits_only_the_rest(cluster, tmp_path):
+    """Killed after the sweep's sbatch, before the summary's: a new driver finds the sweep's
+    array and submits the summary alone, waiting for that array."""
+    topology = load(SWEEP, {}, cache_dir="")
+    plan = planning.build(topology)
+    deployment_uuid = str(uuidlib.uuid4())
+    driver = SlurmDriver(slurm_site(cluster, tmp_path))
+    items = [{"key": resource.key, "node": resource.node, "kind": resource.kind,
+              "spec": driver.spec(plan, resource, deployment_uuid,
+                                  jobs.job_spec(plan, resource)[0])}
+             for resource in plan.resources]
+    try:
+        first = driver.submit(deployment_uuid, items[:6], {})
+        rerun = SlurmDriver(slurm_site(cluster, tmp_path))
+        physical = rerun.submit(deployment_uuid, items, {})
+        assert {key: physical[key] for key in first} == first
+        sweep_array = first["sweep#0"].partition("_")[0]
+        assert show_job(physical["summary#0"])["Dependency"].startswith(
+            "afterok:%s_*" % sweep_array)
+        assert len(squeue(deployment_uuid)) == 7
+        wait_for(lambda: rerun.poll(deployment_uuid, ["summary#0"])["summary#0"].state
+                 == "STARTED", 60, "the summary")
+    finally:
+        wait_for(lambda: driver.delete(deployment_uuid), 30, "the delete")
 
 
 TIMED = """tosca_definitions_version: tosca_simple_yaml_1_0
