@@ -8,18 +8,26 @@ from __future__ import annotations
 from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.base import (
     SiteConfigError,
 )
+from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.chronos import (
+    ChronosDriver,
+)
 from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.ec2 import Ec2Driver
 from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.local import LocalDriver
+from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.marathon import (
+    MarathonDriver,
+)
 from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.opennebula import (
     OpenNebulaDriver,
 )
 from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.openstack import (
     OpenStackDriver,
 )
+from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.slurm import SlurmDriver
 
-SITE_TYPES = ("openstack", "opennebula", "ec2", "marathon", "chronos", "slurm", "local")
 _DRIVERS = {driver.site_type: driver for driver in (
-    LocalDriver, OpenNebulaDriver, Ec2Driver, OpenStackDriver)}
+    OpenStackDriver, OpenNebulaDriver, Ec2Driver, MarathonDriver, ChronosDriver, SlurmDriver,
+    LocalDriver)}
+SITE_TYPES = tuple(_DRIVERS)
 
 
 def validate_sites(sites):
@@ -38,9 +46,6 @@ def validate_sites(sites):
         if site_type not in SITE_TYPES:
             raise SiteConfigError("Site '%s' has unknown type %r; known types: %s"
                                   % (name, site_type, ", ".join(SITE_TYPES)))
-        if site_type not in _DRIVERS:
-            raise SiteConfigError("Site '%s': type '%s' is not available yet"
-                                  % (name, site_type))
     return sites
 
 
