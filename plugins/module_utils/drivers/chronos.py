@@ -248,7 +248,8 @@ class ChronosDriver(Driver):
         """Create (or replace) one job: iso8601 without parents, dependency with them."""
         path = "/dependency" if job.get("parents") else "/iso8601"
         what = "creating job %s of node %s" % (job["name"], node)
-        def found():
+
+        def found():  # a create whose answer was lost: the job is there as it was sent
             there = self._search(job["name"])
             return there is not None and bool(there.get("disabled")) == bool(job.get("disabled"))
 
