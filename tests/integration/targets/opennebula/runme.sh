@@ -4,14 +4,8 @@
 # no VM at all.
 source ../setup_cluster/scenario.sh
 
-python -m ansible_collections.paas.orchestrator.tests.emulators.opennebula --port 0 \
-    --state-dir "$work" > "$work/emulator.out" 2> "$work/emulator.err" &
-on_exit kill $!
-for _ in $(seq 100); do
-    [ -s "$work/emulator.out" ] && break
-    sleep 0.1
-done
-url=$(head -n1 "$work/emulator.out")
+serve emulator python -m ansible_collections.paas.orchestrator.tests.emulators.opennebula \
+    --port 0 --state-dir "$work"
 
 cat > "$sites_file" <<EOS
 sites:

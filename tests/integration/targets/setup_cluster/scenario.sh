@@ -2,39 +2,46 @@
 # The cluster scenario that every IaaS target plays on its own cloud, through the collection's
 # playbooks and the paas.orchestrator.deployments inventory. Sourced, not run.
 #
-# In a target (its aliases list needs/target/setup_cluster):
+# A target (its aliases list needs/target/setup_cluster; see ../opennebula, ../ec2):
 #
-#   source ../setup_cluster/scenario.sh     # set -eux; exports PYTHONPATH and the TOSCA mirror
-#   on_exit kill "$emulator_pid"            # cleanups, run in reverse order at exit
-#   cat > "$sites_file" <<EOS ... EOS       # the sites the scenario deploys on (a sites_file)
+#   source ../setup_cluster/scenario.sh     # set -eux; PYTHONPATH and the TOSCA mirror set
+#   serve emulator python -m ...            # a server that prints its URL first: $url
+#   cat > "$sites_file" <<EOS ... EOS       # the sites to deploy on (a sites_file)
 #   site=one public_net='198\.51\.100\.' private_net='10\.10\.0\.'
-#   cluster_scenario cluster python3 check_nothing_left.py
+#   cluster_scenario cluster CHECKER [ARG...]
 #
 # cluster_scenario NAME CHECKER [ARG...] deploys files/cluster.yaml (a front end with a public
 # IP and a volume, 2 workers) as deployment NAME through playbooks/deploy.yml, checks the
 # inventory (verify.yml: 3 hosts in paas_deployment_NAME, paas_node_* and paas_site_$site, the
 # front end at a public address matching $public_net, the workers at private ones matching
-# $private_net), scales the workers to 3, then to 1 with worker 0 in the removal_list,
-# undeploys through playbooks/undeploy.yml, then runs `CHECKER [ARG...] UUID` (UUID: the
-# deployment's), which must fail unless the cloud holds nothing of the deployment.
+# $private_net), scales the workers to 3, then to 1 with worker 0 in the removal_list, and
+# undeploys through playbooks/undeploy.yml. `CHECKER [ARG...] UUID` (UUID: the deployment's)
+# must then succeed only if the cloud holds nothing of the deployment: it runs before the
+# undeploy too, where it must fail.
 #
-# Its steps, for targets that play other stories (all take the deployment's NAME):
+# Its steps, and more, for other stories (NAME: the deployment's name):
 #   deploy NAME WORKERS [UUID...]    deploy.yml with that many workers, removing those workers
-#   verify NAME WORKERS [HOST]       verify.yml; HOST: the one worker left (worker-1)
+#   verify NAME WORKERS [HOST]       verify.yml; HOST: the one worker left (e.g. worker-1)
 #   worker_uuid NAME INDEX           the resource uuid of worker INDEX, from the inventory
 #   undeploy NAME                    undeploy.yml
 #   deployment_uuid NAME             the uuid a deployment of that name has (known beforehand)
 #   start_deploy NAME WORKERS        deploy.yml in the background, in a process group of its
 #                                    own: $deploy_pid (its output in $work/deploy-NAME.log)
-#   kill_deploy                      kill -9 that run as a crash would (module included)
-#   playbook PLAYBOOK [ARG...]       ansible-playbook with the scenario's inventory and store
+#   kill_deploy                      kill -9 that run as a crash would, module included
+#   playbook PLAYBOOK [ARG...]       ansible-playbook with -i $inventory, store and sites_file
+#                                    given; e.g. "$setup_cluster/info.yml" (deployment_info:
+#                                    status, the sites tried in order, the first error)
+#   serve NAME COMMAND [ARG...]      start a server (an emulator, the fault proxy) that prints
+#                                    its URL on its first stdout line: $url; stopped at exit
+#   on_exit COMMAND...               one more cleanup (all run in reverse order at exit)
 #
-# Variables: $work (a directory removed at exit), $sites_file ($work/sites.yml: write the
-# sites there, it is not read from elsewhere), $store,
-# $inventory (a paas.orchestrator.deployments file on $store), $playbooks, $setup_cluster (this
-# directory); set by the target: $site (the site the cluster lands on), $public_net and
-# $private_net (regexes; default: any address).
+# Variables: $work (a directory removed at exit), $sites_file ($work/sites.yml, the one the
+# playbooks read: write the sites there), $store (SQLite), $inventory (a
+# paas.orchestrator.deployments file on $store), $playbooks, $setup_cluster (this directory).
+# Set by the target: $site (where the cluster lands), $public_net and $private_net (regexes;
+# default: any address).
 
+PS4='+ ${EPOCHREALTIME} '  # the trace tells where the time goes
 set -eux
 
 # ansible-test runs the target from a copy; the collection it tests is on ANSIBLE_COLLECTIONS_PATH
@@ -92,6 +99,19 @@ playbook() {
     ansible-playbook "${_common[@]}" "$@"
 }
 
+serve() {
+    local name=$1
+    shift
+    "$@" > "$work/$name.out" 2> "$work/$name.err" &
+    on_exit kill $!
+    for _ in $(seq 100); do
+        [ -s "$work/$name.out" ] && break
+        sleep 0.1
+    done
+    url=$(head -n1 "$work/$name.out")
+    [ -n "$url" ] || { cat "$work/$name.err" >&2; return 1; }
+}
+
 _deploy_args() {
     local name=$1 workers=$2 removal=
     shift 2
@@ -103,37 +123,48 @@ _deploy_args() {
 
 deploy() {
     local args
+    _know_uuid "$1"
     mapfile -t args < <(_deploy_args "$@")
     playbook "${args[@]}"
 }
 
 start_deploy() {
     local args
+    _know_uuid "$1"
+    _know_uuid "$1"
     mapfile -t args < <(_deploy_args "$@")
     setsid ansible-playbook "${_common[@]}" "${args[@]}" > "$work/deploy-$1.log" 2>&1 &
     deploy_pid=$!
 }
 
 # ansible-core's workers call setsid(), so the module (a worker's child) is not in the
-# playbook's process group: freeze the playbook, kill -9 each worker's group, then its own
+# playbook's process group: freeze the playbook, kill -9 each worker's group, then its own,
+# and see that none of their processes is left (zombies waiting for init do not count)
 kill_deploy() {
-    local groups worker group
+    local groups worker group left
     [ "$(ps -o pgid= -p "$deploy_pid" | tr -d ' ')" = "$deploy_pid" ]
     kill -STOP -- "-$deploy_pid"
     groups=$deploy_pid
     for worker in $(pgrep -P "$deploy_pid" || true); do
-        groups="$groups $(ps -o pgid= -p "$worker" | tr -d ' ')"
+        groups="$groups,$(ps -o pgid= -p "$worker" | tr -d ' ')"
     done
     [ "$groups" != "$deploy_pid" ] || { echo "ansible-playbook had no worker running" >&2; return 1; }
-    for group in $groups; do
+    for group in ${groups//,/ }; do
         kill -9 -- "-$group" || true
     done
     wait "$deploy_pid" || true
     deploy_pid=
+    for _ in $(seq 100); do
+        left=$(ps -e -o pid=,pgid=,stat=,args= | awk -v g=",$groups," 'index(g, "," $2 ",") && $3 !~ /^Z/')
+        [ -z "$left" ] && return 0
+        sleep 0.05
+    done
+    echo "processes of the killed run are left: $left" >&2
+    return 1
 }
 
 verify() {
-    ansible-playbook -i "$inventory" "$setup_cluster/verify.yml" -e "name=$1" \
+    ansible-playbook -i "$inventory" "$setup_cluster/verify.yml" -e "deployment_name=$1" \
         -e "uuid=$(deployment_uuid "$1")" -e "site=${site:?set the site the cluster lands on}" \
         -e "expected_workers=$2" ${3:+-e "expected_worker=$3"} \
         -e "public_net=$public_net" -e "private_net=$private_net"
@@ -148,10 +179,17 @@ undeploy() {
     playbook "$playbooks/undeploy.yml" -e "deployment_name=$1"
 }
 
-deployment_uuid() {
-    python -c "import sys
+# the engine's uuid_for(NAME), computed once per name (by deploy and start_deploy, which run
+# in this shell; a $(deployment_uuid NAME) subshell reads what they kept)
+declare -A _uuids=()
+_know_uuid() {
+    [ -n "${_uuids[$1]:-}" ] || _uuids[$1]=$(python -c "import sys
 from ansible_collections.paas.orchestrator.plugins.module_utils.engine import uuid_for
-print(uuid_for(sys.argv[1]))" "$1"
+print(uuid_for(sys.argv[1]))" "$1")
+}
+deployment_uuid() {
+    _know_uuid "$1"
+    echo "${_uuids[$1]}"
 }
 
 cluster_scenario() {
@@ -163,6 +201,10 @@ cluster_scenario() {
     verify "$name" 3
     deploy "$name" 1 "$(worker_uuid "$name" 0)"
     verify "$name" 1 worker-1
+    if "$@" "$(deployment_uuid "$name")"; then
+        echo "the checker sees nothing of deployment $name while it is there" >&2
+        return 1
+    fi
     undeploy "$name"
     "$@" "$(deployment_uuid "$name")"
 }
