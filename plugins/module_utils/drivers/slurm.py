@@ -155,6 +155,11 @@ class SlurmDriver(Driver):
     def _ssh_command(self):
         control = os.path.join(tempfile.gettempdir(), "paas-ssh-%d" % os.getuid())
         os.makedirs(control, mode=0o700, exist_ok=True)
+        found = os.lstat(control)
+        if found.st_uid != os.getuid() or found.st_mode & 0o077 or not os.path.isdir(control):
+            # another user's directory would let them into our connection
+            raise ProviderError("site '%s': %s is not a private directory of ours; remove it"
+                                % (self.name, control))
         argv = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=%d" % self.command_timeout,
                 "-o", "ServerAliveInterval=15",
                 # one connection for the commands of a run: each is then a few milliseconds
