@@ -12,48 +12,17 @@ STATE_DIR/chronos.json and loaded again on start; job sandboxes are STATE_DIR/sa
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import signal
 import sys
-import threading
 
+from .. import serving
 from .scheduler import ChronosEmulator
 from .server import EmulatorServer
 
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="chronos-emulator",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--state-dir", help="keep (and resume) the state and sandboxes there")
-    parser.add_argument("--credentials", help="user:password required by HTTP Basic")
-    parser.add_argument("--error-rate", type=float, help="fraction of API requests given a 5xx")
-    parser.add_argument("--seed", type=int, help="of the error_rate draws")
-    parser.add_argument("--knobs", type=json.loads, default={},
-                        help="a JSON object of any knobs (README.md lists them)")
-    args = parser.parse_args(argv)
-    knobs = dict(args.knobs)
-    for name in ("credentials", "error_rate", "seed"):
-        if getattr(args, name) is not None:
-            knobs[name] = getattr(args, name)
-    if args.state_dir:
-        os.makedirs(args.state_dir, exist_ok=True)
-    try:
-        chronos = ChronosEmulator(state_dir=args.state_dir, **knobs)
-    except ValueError as exc:
-        parser.error(str(exc))
-    server = EmulatorServer(chronos, host=args.host, port=args.port)
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
-    with server:
-        print(server.url, flush=True)
-        stopping.wait()
-    return 0
-
+OPTIONS = (
+    ("--credentials", str, "user:password required by HTTP Basic"),
+    ("--error-rate", float, "fraction of API requests given a 5xx"),
+)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(serving.main(None, "chronos-emulator", __doc__.splitlines()[0], ChronosEmulator,
+                          EmulatorServer, OPTIONS))

@@ -13,10 +13,10 @@ import base64
 import hmac
 import json
 import re
-import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from ..serving import ThreadedServer
 from .scheduler import ChronosEmulator, ChronosError
 
 ADMIN = "/__emulator__"
@@ -179,7 +179,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
-class EmulatorServer:
+class EmulatorServer(ThreadedServer):
     """Serves a ChronosEmulator and runs its scheduler; a context manager. ``url`` is the
     Chronos endpoint (``http://127.0.0.1:PORT``).
 
@@ -187,30 +187,16 @@ class EmulatorServer:
     ``EmulatorServer(emulator=chronos)`` serves an existing one.
     """
 
+    thread_name = "chronos-emulator"
+
     def __init__(self, emulator=None, host="127.0.0.1", port=0, state_dir=None, **knobs):
         self.emulator = emulator or ChronosEmulator(state_dir=state_dir, **knobs)
-        self._server = _Server((host, port), _Handler)
-        self._server.chronos = self.emulator
-        self.host, self.port = self._server.server_address[:2]
-        self.url = "http://%s:%d" % (self.host, self.port)
-        self._thread = None
+        server = _Server((host, port), _Handler)
+        server.chronos = self.emulator
+        self.serve(server)
 
-    def start(self):
+    def started(self):
         self.emulator.start()
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05},
-                                        name="chronos-emulator", daemon=True)
-        self._thread.start()
-        return self
 
-    def stop(self):
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+    def stopped(self):
         self.emulator.stop()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
