@@ -13,6 +13,7 @@ import time
 
 import pytest
 import requests
+import yaml
 
 from ansible_collections.paas.orchestrator.plugins.module_utils import jobs
 from ansible_collections.paas.orchestrator.plugins.module_utils import plan as planning
@@ -29,6 +30,7 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.engine import (
     EngineError,
     Request,
 )
+from ansible_collections.paas.orchestrator.plugins.module_utils.placement import Placement
 from ansible_collections.paas.orchestrator.plugins.module_utils.store import open_store
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.loader import load
 from ansible_collections.paas.orchestrator.tests.emulators.chronos import EmulatorServer
@@ -228,6 +230,27 @@ def test_a_two_stage_workflow_with_a_retry_then_deleted(store, server, tmp_path)
     assert store.get_deployment(request.uuid) is None
     assert set(jobs_on(server)) == {"theirs"}
     assert counters["DELETE /job/{jobName}"] == 2
+
+
+def test_a_chronos_site_of_a_sites_file_is_ranked_and_used(store, server, tmp_path):
+    """The catalog's way: INDIGO's prefilter keeps Chronos services for a Chronos template,
+    the sites file's settings (credentials) reach the driver."""
+    sites_file = tmp_path / "sites.yml"
+    sites_file.write_text(yaml.safe_dump({"sites": [
+        {"name": "cnaf-chronos", "type": "chronos", "endpoint": server.url,
+         "iam_enabled": False,
+         "settings": {"username": CREDENTIALS[0], "password": CREDENTIALS[1]}},
+        {"name": "cnaf-openstack", "type": "openstack", "endpoint": "http://127.0.0.1:1/v3"}]}))
+    (tmp_path / "results").mkdir()
+    request = Request(template=WORKFLOW, name="ranked", timeout=60,
+                      parameters={"results": str(tmp_path / "results")},
+                      placement=Placement({"sites_file": str(sites_file)}),
+                      tosca_options=tosca_options())
+    deployment = Engine(store).present(request)["deployment"]
+    assert deployment["status"] == "CREATE_COMPLETE", deployment.get("statusReason")
+    assert deployment["cloudProviderName"] == "cnaf-chronos"
+    assert [entry["site"] for entry in deployment["placement"]["ranked"]] == ["cnaf-chronos"]
+    assert (tmp_path / "results" / "stage2.txt").read_text() == "42\n"
 
 
 def test_a_job_failing_for_good_fails_the_deployment_without_failover(store, server, tmp_path):
