@@ -106,7 +106,7 @@ class ChronosEmulator:
         self.state_dir = state_dir
         self._scratch = None if state_dir else tempfile.mkdtemp(prefix="chronos-emulator-")
         self.jobs = {}        # name -> the job as Chronos serializes it, in creation order
-        self.runtime = {}     # name -> {"next", "k", "done_parents", "queued", "attempt"}
+        self.runtime = {}     # name -> next, k, done_parents, queued, running, attempt
         self.runs = []        # every attempt: {"job", "attempt", "rc", "reason", "start", "end"}
         self.counters = {}
         self._processes = {}  # name -> Popen of its running attempt
@@ -180,7 +180,8 @@ class ChronosEmulator:
         self.counters = data.get("counters") or {}
         for state in self.runtime.values():
             # a task of the previous process was lost: Chronos runs it again
-            state["queued"] = state.get("queued") or state.pop("running", False)
+            state["queued"] = state["queued"] or state["running"]
+            state["running"] = False
 
     def sandbox(self, name):
         """The job's work directory (a Mesos sandbox that outlives its runs)."""
@@ -223,7 +224,7 @@ class ChronosEmulator:
         self.jobs.pop(name, None)
         self.jobs[name] = job
         self.runtime[name] = {"next": None, "k": 0, "done_parents": [], "queued": False,
-                              "attempt": 0}
+                              "running": False, "attempt": 0}
 
     def _plan(self, name):
         """The job's next invocation: the first one not more than epsilon late."""
@@ -417,7 +418,7 @@ class ChronosEmulator:
                 ready = [name for name, state in self.runtime.items()
                          if state["queued"] and name not in self._running]
                 for name in ready[:max(0, int(self.knobs["max_parallel"]) - len(self._running))]:
-                    self.runtime[name]["queued"] = False
+                    self.runtime[name].update(queued=False, running=True)
                     self._running.add(name)
                     threading.Thread(target=self._run, args=(name,), daemon=True,
                                      name="chronos-task-%s" % name).start()
@@ -448,6 +449,8 @@ class ChronosEmulator:
         finally:
             with self.lock:
                 self._running.discard(name)
+                if name in self.runtime and not self._stopping.is_set():
+                    self.runtime[name]["running"] = False
 
     def _succeeded(self, name):
         job = self.jobs[name]

@@ -396,3 +396,24 @@ def test_the_emulator_speaks_chronos_json(server):
     assert found[0]["constraints"] == [["rack", "EQUALS", "r1"]]
     gone = requests.delete(server.url + "/v1/scheduler/job/nope", auth=auth, timeout=5)
     assert (gone.status_code, gone.text) == (400, "requirement failed: Job 'nope' not found")
+
+
+def test_the_emulator_runs_again_a_job_its_killed_process_was_running(tmp_path):
+    """With a state directory, a run in flight when the emulator stopped is run again (a task
+    Chronos lost) by the next emulator on that state."""
+    command = "if [ -f marker ]; then echo done > out; else touch marker; sleep 60; fi"
+    with EmulatorServer(state_dir=str(tmp_path)) as first:
+        first.emulator.add_scheduled({"name": "long", "command": command,
+                                      "schedule": "R0//PT1H"})
+        marker = os.path.join(first.emulator.sandbox("long"), "marker")
+        deadline = time.monotonic() + 10
+        while not os.path.exists(marker):
+            assert time.monotonic() < deadline, "the job never started"
+            time.sleep(0.05)
+    with EmulatorServer(state_dir=str(tmp_path)) as second:
+        deadline = time.monotonic() + 10
+        while second.emulator.list_jobs()[0]["successCount"] == 0:
+            assert time.monotonic() < deadline, "the lost run was not run again"
+            time.sleep(0.05)
+        with open(os.path.join(second.emulator.sandbox("long"), "out")) as handle:
+            assert handle.read() == "done\n"
