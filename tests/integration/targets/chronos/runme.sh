@@ -4,6 +4,7 @@
 # a separate process that runs the jobs' commands), through paas.orchestrator.deployment: the
 # results and outputs are checked, a rerun changes nothing, delete leaves no job of ours.
 # setup_cluster's scenario.sh gives the work directory, cleanups, the TOSCA mirror and `serve`.
+# shellcheck disable=SC2154  # work and url come from scenario.sh (sourced, not followed)
 source ../setup_cluster/scenario.sh
 
 serve chronos python -m ansible_collections.paas.orchestrator.tests.emulators.chronos \
