@@ -22,10 +22,17 @@ description:
     deployment is left as it is (no change).
   - Statuses (C(CREATE_IN_PROGRESS), C(CREATE_COMPLETE), C(CREATE_FAILED), ...), resource states
     and field names are INDIGO's.
-  - Job templates (C(tosca.nodes.paas.Job), INDIGO Chronos jobs) run on V(local) sites as
-    processes of this host, detached from Ansible, with dependencies (C(parent_job)), retries,
-    parameter sweeps (C(tosca.policies.paas.ParameterSweep)) and data staged in and out. The
-    container image of a Chronos job is recorded, but the local site runs its command natively.
+  - Virtual machines (C(tosca.nodes.indigo.Compute) with their volumes, networks and addresses)
+    go to V(openstack), V(opennebula) and V(ec2) sites, tagged with the deployment; they scale
+    out and in with C(count) and C(removal_list), as in INDIGO.
+  - Long-running containers (INDIGO Marathon apps) go to V(marathon) sites as one group per
+    deployment, with INDIGO's fields; unlike INDIGO, a change of C(count) scales them.
+  - Job templates (C(tosca.nodes.paas.Job), INDIGO Chronos jobs) run on V(chronos) sites with
+    INDIGO's job JSON, on V(slurm) clusters (sweeps as job arrays), or on V(local) sites as
+    processes of this host detached from Ansible, with dependencies (C(parent_job)), retries,
+    parameter sweeps (C(tosca.policies.paas.ParameterSweep)) and data staged in and out. On
+    SLURM and local sites the container image of a Chronos job is recorded and its command is
+    run natively.
 author:
   - PaaS Orchestrator team (@paas-orchestrator)
 options:
