@@ -2,6 +2,7 @@
 # The cluster scenario (../setup_cluster/scenario.sh) on moto's EC2 (services.json's "moto");
 # at the end moto holds no instance (but terminated ones), volume, security group, network
 # interface or Elastic IP of the deployment (moto.py leftovers, through boto3).
+# shellcheck disable=SC2034,SC2154  # variables from and for scenario.sh (not followed)
 source ../setup_cluster/scenario.sh
 
 python moto.py sites aws > "$sites_file"

@@ -4,6 +4,7 @@
 # 0.2 s to each EC2 call, as a real cloud would, so that the create is still under way): the
 # store says CREATE_IN_PROGRESS, and undeploy.yml then leaves nothing of the deployment on moto
 # (../ec2/moto.py leftovers, through boto3).
+# shellcheck disable=SC2034,SC2154  # variables from and for scenario.sh (not followed)
 source ../setup_cluster/scenario.sh
 
 moto=(python "$PWD/../ec2/moto.py")

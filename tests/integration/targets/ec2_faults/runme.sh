@@ -7,6 +7,7 @@
 #    the second, as deployment_info and the inventory show; the first site's cleanup failed
 #    (unreachable), so undeploy.yml deletes there too: it runs once that site answers again.
 # (A crash of the orchestrator: ec2_crash.)
+# shellcheck disable=SC2034,SC2154  # variables from and for scenario.sh (not followed)
 source ../setup_cluster/scenario.sh
 
 moto=(python "$PWD/../ec2/moto.py")

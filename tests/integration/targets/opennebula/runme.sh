@@ -2,6 +2,7 @@
 # The cluster scenario (../setup_cluster/scenario.sh) on an OpenNebula site played by the
 # emulator (tests/emulators/opennebula, a separate process here); at the end the cloud holds
 # no VM at all.
+# shellcheck disable=SC2034,SC2154  # variables from and for scenario.sh (not followed)
 source ../setup_cluster/scenario.sh
 
 serve emulator python -m ansible_collections.paas.orchestrator.tests.emulators.opennebula \
