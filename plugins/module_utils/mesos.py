@@ -121,8 +121,8 @@ def _image(node):
                          % (node.name, node.type), node=node.name, prop="image")
     if image.get("type") != DOCKER_IMAGE:
         raise ToscaError("Unsupported artifact type for <image> artifact in node <%s> of type "
-                         "<%s>. Given <%s>, supported <%s>" % (node.name, node.type,
-                                                              image.get("type"), DOCKER_IMAGE),
+                         "<%s>. Given <%s>, supported <%s>"
+                         % (node.name, node.type, image.get("type"), DOCKER_IMAGE),
                          node=node.name, prop="image")
     if not image.get("file"):
         raise ToscaError("<file> field for <image> artifact in node <%s> must be provided"

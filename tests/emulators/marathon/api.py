@@ -107,7 +107,7 @@ class Api:
             embed = _embeds(query, ("group.apps.",))
             return "%s /v2/groups%s" % (method, "" if group_id == "/" else "/{id}"), {
                 "GET": lambda _data: (200, {}, cluster.group(group_id, embed)),
-                "POST": lambda data: self._created_group(data),
+                "POST": self._created_group,
                 "DELETE": lambda _data: (200, {}, cluster.delete_group(group_id, force)),
             }.get(method)
         if path == _APPS and method in ("GET", "POST"):

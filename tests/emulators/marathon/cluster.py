@@ -173,7 +173,7 @@ class MarathonEmulator:
         wanted = app["definition"]["instances"]
         if len(self._current(app_id, app)) < wanted and app["launch_at"] is not None \
                 and now >= app["launch_at"]:
-            for _ in range(wanted - len(self._current(app_id, app))):
+            for _missing in range(wanted - len(self._current(app_id, app))):
                 self._launch(app_id, app, app["launch_at"])
             app["launch_at"] = None
         failing = self.knobs["fail_pattern"] and re.search(self.knobs["fail_pattern"], app_id)
@@ -231,7 +231,7 @@ class MarathonEmulator:
         mappings = (definition.get("container") or {}).get("portMappings") or []
         count = len(mappings) or len(definition.get("portDefinitions") or [])
         ports = []
-        for _ in range(count):
+        while len(ports) < count:
             ports.append(self._next_host_port)
             self._next_host_port += 1
             if self._next_host_port > HOST_PORTS[1]:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154  # work comes from ../setup_cluster/scenario.sh (sourced)
 # A web service on a Marathon site played by the emulator (tests/emulators/marathon, a separate
 # process), through paas.orchestrator.deployment (service.yml): deploy, a task killed and
 # restarted by Marathon, scale 1 -> 3 -> 2, a rerun that changes nothing, delete; at the end

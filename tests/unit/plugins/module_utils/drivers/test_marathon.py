@@ -342,8 +342,8 @@ def test_a_rerun_after_a_kill_finds_the_group(server):
 def test_refusals_change_nothing(store, server, change, message):
     template = PLAIN.replace("environment_variables: {MODE: {get_input: mode}}", change)
     if "secrets" not in change:
-        template = template.replace("mem_size: 256 MB", "mem_size: 256 MB\n            "
-                                                         "volumes: ['/data:rw']")
+        template = template.replace(
+            "mem_size: 256 MB", "mem_size: 256 MB\n            volumes: ['/data:rw']")
     with pytest.raises(EngineError, match=message) as caught:
         Engine(store).present(request(template, [site(server)]))
     assert "hush" not in str(caught.value)
