@@ -66,22 +66,24 @@ _UNREACHABLE = re.compile(r"Unable to contact slurm controller|Connection refuse
 # A job may outlive its timeout by this much before SLURM kills it: the task enforces the
 # timeout itself, so that a timed-out attempt can be retried as on the local site.
 TIME_GRACE = 60
+# A requeued job held for BeginTime is released this many seconds after we first see it held,
+# not at once: slurmd revoked the old run's credential with a whole-second time, and a job
+# started again within that second dies with "Job credential revoked" (seen here).
+RELEASE_AFTER = 3.0
 SQUEUE_FORMAT = "%i|%T|%r|%k"
 # Jobs are looked for among the user's own: deployment uuids come from names, which another
-# user of the cluster may have chosen too.
+# user of the cluster may have chosen too. Each script is one line: over SSH it passes through
+# the user's login shell, and csh's quotes do not span lines.
 _SQUEUE = 'squeue --noheader --array --states=all --user="$(id -un)" --name="$1" --format="$2"'
-_OBSERVE = (  # $1 job name, $2 format, $3 deployment dir; record paths on stdin
-    _SQUEUE + ' || exit\n'
-    "printf '\\036\\n'\n"
-    'cd "$3" 2>/dev/null || exit 0\n'
-    "xargs -0 -r cat 2>/dev/null\n"
-    "exit 0\n")
-_DELETE = 'scancel --user="$(id -un)" --name="$1" || exit\n' + _SQUEUE
-_INSTALL = (  # $1 work dir, $2 runner dir name; a tar of the runner on stdin
-    'set -e; umask 077; mkdir -p "$1"; cd "$1"; [ -d "$2" ] && exit 0\n'
-    't=$(mktemp -d "$2.tmp-XXXXXX"); tar --no-same-owner -xf - -C "$t"\n'
-    'mv -T "$t" "$2" 2>/dev/null || rm -rf "$t"\n')
-_PUT = 'set -e; umask 077; mkdir -p "$1"; cd "$1"; tar --no-same-owner -xf -\n'
+# $1 job name, $2 format, $3 deployment dir; record paths on stdin
+_OBSERVE = (_SQUEUE + " || exit; printf '\\036\\n'; cd \"$3\" 2>/dev/null || exit 0; "
+            "xargs -0 -r cat 2>/dev/null; exit 0")
+_DELETE = 'scancel --user="$(id -un)" --name="$1" || exit; ' + _SQUEUE
+# $1 work dir, $2 runner dir name; a tar of the runner on stdin
+_INSTALL = ('set -e; umask 077; mkdir -p "$1"; cd "$1"; [ -d "$2" ] && exit 0; '
+            't=$(mktemp -d "$2.tmp-XXXXXX"); tar --no-same-owner -xf - -C "$t"; '
+            'mv -T "$t" "$2" 2>/dev/null || rm -rf "$t"')
+_PUT = 'set -e; umask 077; mkdir -p "$1"; cd "$1"; tar --no-same-owner -xf -'
 _SETTINGS = {"workdir": str, "partition": str, "account": str, "qos": str, "python": str,
              "ssh": dict, "command_timeout": (int, float), "controller_wait": (int, float)}
 _SSH_SETTINGS = {"host": str, "user": str, "port": int, "key_file": str,
@@ -150,6 +152,7 @@ class SlurmDriver(Driver):
                         if site.get(name)]
         self._workdir = None
         self._installed = None
+        self._held = {}  # requeued job id -> when this driver first saw it held
 
     # -- running commands, here or on the login node ---------------------------------------
     def _ssh_command(self):
@@ -385,7 +388,10 @@ class SlurmDriver(Driver):
             job_id, state, reason = found.get(key) or (record.get("job"), None, None)
             status, error = self._status(key, record, job_id, state, reason)
             if state in WAITING and reason == "BeginTime" and record.get("requeued"):
-                release.append(job_id)
+                held = self._held.setdefault(job_id, time.monotonic())
+                if time.monotonic() - held >= RELEASE_AFTER:
+                    release.append(job_id)
+                    del self._held[job_id]  # a later requeue is a new hold
             attributes = {"job_dir": local_agent.job_dir(directory, key),
                           "attempts": record["attempt"], "exit_code": record.get("rc"),
                           "state": status, "slurm_job_id": job_id}

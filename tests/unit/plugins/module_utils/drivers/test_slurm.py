@@ -214,9 +214,13 @@ def test_a_job_that_fails_once_is_requeued_and_succeeds(store, cluster, tmp_path
     assert deployment["status"] == "CREATE_COMPLETE", deployment["statusReason"]
     seen = attributes(deployment)["flaky#0"]
     assert (seen["attempts"], seen["exit_code"], seen["state"]) == (2, 0, "succeeded")
-    # the same SLURM job, requeued once; released from SLURM's 120 s hold after a requeue
-    assert show_job(seen["slurm_job_id"])["Restarts"] == "1"
+    # the same SLURM job, requeued once; released from SLURM's 120 s hold after a requeue, but
+    # not so soon that its new start meets the old run's revoked credential
+    job = show_job(seen["slurm_job_id"])
+    assert job["Restarts"] == "1"
     assert elapsed < 90, "the requeued job waited out its BeginTime (%.0f s)" % elapsed
+    with open(os.path.join(cluster["log_dir"], "slurmctld.log")) as handle:
+        assert "non-startable batch JobId=%s:" % job["JobId"] not in handle.read()
     events = [(event["event"], event.get("rc")) for event in
               records(os.path.join(site["workdir"], req.uuid), "flaky#0")]
     assert events == [("started", None), ("retry", 7), ("started", None), ("succeeded", 0)]
