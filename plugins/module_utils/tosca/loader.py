@@ -179,6 +179,7 @@ def _merge_types(imported, template):
             entries = definitions.get(section)
             if isinstance(entries, dict):
                 defs[section].update(entries)
+    paas_types.extend_indigo_types(defs["node_types"])
     return defs
 
 

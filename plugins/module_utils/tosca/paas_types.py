@@ -163,7 +163,33 @@ policy_types:
           - greater_than: 0
 """
 
+# What INDIGO's orchestrator reads from Mesos apps that its own type file does not declare
+# (spec §5: a Marathon app's instances are its scalable.count; `user` becomes the app's user or
+# the job's runAsUser), declared so that templates may set them.
+_USER = {"user": {"type": "string", "required": False,
+                  "description": "The user the container runs as."}}
+INDIGO_EXTENSIONS = {
+    "tosca.nodes.indigo.Container.Application.Docker.Marathon": {
+        "properties": _USER,
+        "capabilities": {"scalable": {"type": "tosca.capabilities.indigo.Scalable"}},
+    },
+    "tosca.nodes.indigo.Container.Application.Docker.Chronos": {"properties": _USER},
+}
+
 _parsed = None
+
+
+def extend_indigo_types(node_types):
+    """Add INDIGO_EXTENSIONS to the INDIGO types of ``node_types`` (a merged, per-load dict
+    whose entries may be shared with the import cache: extended types are new dicts)."""
+    for type_name, extension in INDIGO_EXTENSIONS.items():
+        definition = node_types.get(type_name)
+        if not isinstance(definition, dict):
+            continue
+        extended = dict(definition)
+        for section, entries in extension.items():
+            extended[section] = dict(entries, **(definition.get(section) or {}))
+        node_types[type_name] = extended
 
 
 def definitions():

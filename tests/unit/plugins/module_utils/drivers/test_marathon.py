@@ -41,21 +41,6 @@ HEAD = """tosca_definitions_version: tosca_simple_yaml_1_0
 imports:
   - indigo_custom_types: https://raw.githubusercontent.com/indigo-dc/tosca-types/master/custom_types.yaml
 """
-# INDIGO's Marathon type (tosca-types master) has no scalable capability, so a template that
-# scales its app gives the type one; the type name stays INDIGO's (a MARATHON deployment).
-SCALABLE = """node_types:
-  tosca.nodes.indigo.Container.Application.Docker.Marathon:
-    derived_from: tosca.nodes.indigo.Container.Application.Docker
-    attributes:
-      load_balancer_ips: {type: list, entry_schema: string}
-    properties:
-      force_pull_image: {type: boolean, required: false, default: true}
-      enable_https: {type: boolean, required: false, default: false}
-    capabilities:
-      scalable: {type: tosca.capabilities.indigo.Scalable}
-    artifacts:
-      image: {file: "", type: tosca.artifacts.Deployment.Image.Container.Docker}
-"""
 SERVICE = """topology_template:
   inputs:
     replicas: {type: integer, default: 1}
@@ -88,7 +73,8 @@ SERVICE = """topology_template:
                        {get_attribute: [runtime, host, publish_ports, 0, target]}]}
 """
 PLAIN = HEAD + SERVICE % ""
-SCALED = HEAD + SCALABLE + SERVICE % """capabilities:
+# INDIGO's own type, scaled: the loader declares the scalable capability INDIGO reads
+SCALED = HEAD + SERVICE % """capabilities:
         scalable:
           properties:
             count: {get_input: replicas}"""

@@ -8,8 +8,10 @@ import os
 
 import pytest
 
+from ansible_collections.paas.orchestrator.plugins.module_utils.tosca import paas_types
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.errors import ToscaError
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.loader import load
+from ansible_collections.paas.orchestrator.tests.unit.plugins.module_utils.tosca import corpus
 from ansible_collections.paas.orchestrator.tests.unit.plugins.module_utils.tosca.conftest import (
     template,
 )
@@ -251,3 +253,36 @@ def test_template_as_parsed_mapping():
 def test_missing_template_file():
     with pytest.raises(ToscaError, match="Cannot read the template"):
         load("/nonexistent/template.yaml", cache_dir="")
+
+
+INDIGO_IMPORT = """imports:
+  - indigo_custom_types: https://raw.githubusercontent.com/indigo-dc/tosca-types/master/custom_types.yaml
+"""
+
+
+@pytest.mark.skipif(corpus.corpus_dir() is None, reason="the shared corpus is not here")
+def test_indigo_mesos_apps_take_what_indigo_reads_from_them():
+    app = """    web:
+      type: tosca.nodes.indigo.Container.Application.Docker.Marathon
+      properties: {command: serve, user: nobody}
+      capabilities: {scalable: {properties: {count: 3}}}
+      artifacts:
+        image: {file: busybox, type: tosca.artifacts.Deployment.Image.Container.Docker}
+    job:
+      type: tosca.nodes.indigo.Container.Application.Docker.Chronos
+      properties: {command: run, user: nobody}
+"""
+    loaded = load(HEADER + INDIGO_IMPORT + "topology_template:\n  node_templates:\n" + app,
+                  mirror=corpus.mirror(corpus.corpus_dir()), cache_dir="")
+    assert loaded.nodes["web"].capabilities["scalable"]["count"] == 3
+    assert loaded.nodes["web"].properties["user"] == loaded.nodes["job"].properties["user"]
+
+
+def test_indigo_extensions_leave_the_cached_type_as_it_was():
+    name = "tosca.nodes.indigo.Container.Application.Docker.Marathon"
+    cached = {"derived_from": "x", "properties": {"enable_https": {"type": "boolean"}}}
+    merged = {name: cached}
+    paas_types.extend_indigo_types(merged)
+    assert cached == {"derived_from": "x", "properties": {"enable_https": {"type": "boolean"}}}
+    assert set(merged[name]["properties"]) == {"enable_https", "user"}
+    assert merged[name]["capabilities"]["scalable"]["type"] == "tosca.capabilities.indigo.Scalable"
