@@ -69,8 +69,8 @@ class Driver:
         return job_spec
 
     def submit(self, deployment_uuid, items, secrets):
-        """Start creating ``items`` (dicts: key, uuid of its resource row, node, kind, spec).
-        Idempotent per key.
+        """Start creating ``items`` (dicts: key, uuid of its resource row, node, kind, spec,
+        created_by: the deployment's creator, for labels). Idempotent per key.
         Returns {key: physicalId}."""
         raise NotImplementedError
 
