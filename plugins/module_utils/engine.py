@@ -73,6 +73,7 @@ EXHAUSTED = "Retries on cloud providers exhausted. Error list is:"
 NO_PROVIDER = "No cloud provider meets the deployment requirements"
 SEPARATOR = "\n" + "-" * 64 + "\n"
 POLL_MIN, POLL_MAX = 0.05, 2.0
+CLEANED = "site_cleaned"  # event: a failed site holds nothing of the deployment any more
 
 
 class EngineError(Exception):
@@ -202,7 +203,7 @@ class Engine:
         known.update({site["name"]: site for site in sites or []})
         delay = POLL_MIN
         while True:
-            used = {attempt["site"] for attempt in self.store.list_attempts(uuid)}
+            used = _sites_holding(self.store, uuid)
             try:
                 done = all(driver_for(known[name]).delete(uuid) for name in sorted(used)
                            if name in known)
@@ -532,12 +533,17 @@ class Engine:
         send the resources back to INITIAL for the next site."""
         uuid = deployment["uuid"]
         last = attempt["site"] == context.candidates(deployment.get("maxProvidersRetry"))[-1]["name"]
+        cleaned = False
         if not (last and deployment.get("keepLastAttempt")):
             try:
-                driver.delete(uuid)
+                cleaned = driver.delete(uuid)
             except (ProviderError, OSError) as exc:
                 error += " (cleanup failed: %s)" % exc
         self.store.finish_attempt(attempt["id"], error=error)
+        if cleaned:
+            # nothing of ours is left there: deleting the deployment need not reach it again
+            self.store.add_event(uuid, CLEANED, "Nothing left on %s" % attempt["site"],
+                                 {"site": attempt["site"]})
         with self.store.transaction():
             for row in self.store.list_resources(uuid):
                 self.store.update_resource(row["uuid"], state=NodeStates.INITIAL,
@@ -633,6 +639,14 @@ class _Context:
 
     def candidates(self, limit):
         return self.sites[:limit] if limit else self.sites
+
+
+def _sites_holding(store, uuid):
+    """The sites that may hold something of the deployment: every site tried (each at most
+    once), except those a failover cleaned up completely."""
+    cleaned = {event["data"]["site"] for event in store.list_events(uuid)
+               if event["kind"] == CLEANED}
+    return {attempt["site"] for attempt in store.list_attempts(uuid)} - cleaned
 
 
 def _resource_metadata(topology, resource):

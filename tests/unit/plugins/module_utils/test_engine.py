@@ -15,8 +15,10 @@ import threading
 import pytest
 
 from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.base import (
+    ProviderError,
     SiteConfigError,
 )
+from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.local import LocalDriver
 from ansible_collections.paas.orchestrator.plugins.module_utils.engine import (
     EXHAUSTED,
     NO_PROVIDER,
@@ -164,6 +166,25 @@ def test_provider_error_moves_to_the_next_site(store, site, tmp_path):
     first, second = deployment["attempts"]
     assert first["site"] == "broken" and "cannot run jobs" in first["error"]
     assert second["site"] == "here" and second["error"] is None
+
+
+def test_a_site_cleaned_by_the_failover_is_not_needed_to_delete(store, site, tmp_path,
+                                                                   monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    broken = {"name": "broken", "type": "local", "workdir": str(blocker / "site")}
+    req = request(jobs_template(), site, sites=[broken, site])
+    assert Engine(store).present(req)["deployment"]["cloudProviderName"] == "here"
+    # the broken site goes down for good: deleting must not need it, it holds nothing
+    real_delete = LocalDriver.delete
+
+    def delete(driver, uuid):
+        if driver.name == "broken":
+            raise ProviderError("broken is down")
+        return real_delete(driver, uuid)
+
+    monkeypatch.setattr(LocalDriver, "delete", delete)
+    assert Engine(store).absent(req.uuid, sites=[broken, site])["deployment"] is None
 
 
 def test_every_site_failing_lists_each_as_indigo_does(store, tmp_path):
