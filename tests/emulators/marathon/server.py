@@ -6,9 +6,9 @@
 from __future__ import annotations
 
 import json
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from ..serving import ThreadedServer
 from .api import JSON, Api
 from .cluster import MarathonEmulator
 
@@ -37,37 +37,19 @@ class _Handler(BaseHTTPRequestHandler):
         pass   # test output stays quiet
 
 
-class EmulatorServer:
+class EmulatorServer(ThreadedServer):
     """Serves a MarathonEmulator; a context manager. ``url`` is what MarathonClient takes.
 
     ``EmulatorServer(start_seconds=1)`` makes its own emulator with those knobs;
     ``EmulatorServer(emulator=cluster)`` serves an existing one.
     """
 
+    thread_name = "marathon-emulator"
+
     def __init__(self, emulator=None, host="127.0.0.1", port=0, **kwargs):
         self.emulator = emulator or MarathonEmulator(**kwargs)
         handler = type("Handler", (_Handler,), {"api": Api(self.emulator)})
-        self._server = ThreadingHTTPServer((host, port), handler)
-        self._server.daemon_threads = True
-        self.host, self.port = self._server.server_address[:2]
-        self.url = "http://%s:%d" % (self.host, self.port)
-        self._thread = None
+        self.serve(ThreadingHTTPServer((host, port), handler))  # its handler threads are daemons
 
-    def start(self):
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05},
-                                        name="marathon-emulator", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+    def stopped(self):
         self.emulator.save()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()

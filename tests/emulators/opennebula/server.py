@@ -14,10 +14,10 @@ another process (no session argument; oned has no such methods):
 from __future__ import annotations
 
 import json
-import threading
 from socketserver import ThreadingMixIn
 from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
 
+from ..serving import ThreadedServer
 from .api import dispatch
 from .cloud import OpenNebulaEmulator
 
@@ -51,38 +51,21 @@ class _Dispatcher:
         return dispatch(self.cloud, method, params)
 
 
-class EmulatorServer:
+class EmulatorServer(ThreadedServer):
     """Serves an OpenNebulaEmulator; a context manager. ``url`` is what pyone connects to.
 
     ``EmulatorServer(boot_seconds=2)`` makes its own emulator with those knobs;
     ``EmulatorServer(emulator=cloud)`` serves an existing one.
     """
 
+    thread_name = "opennebula-emulator"
+
     def __init__(self, emulator=None, host="127.0.0.1", port=0, **kwargs):
         self.emulator = emulator or OpenNebulaEmulator(**kwargs)
-        self._server = _Server((host, port), requestHandler=_Handler, logRequests=False,
-                               allow_none=True)
-        self._server.register_instance(_Dispatcher(self.emulator))
-        self.host, self.port = self._server.server_address[:2]
-        self.url = "http://%s:%d/RPC2" % (self.host, self.port)
-        self._thread = None
+        server = _Server((host, port), requestHandler=_Handler, logRequests=False,
+                         allow_none=True)
+        server.register_instance(_Dispatcher(self.emulator))
+        self.serve(server, "/RPC2")
 
-    def start(self):
-        # a short poll interval: stop() (shutdown) waits for one, per test fixture
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05},
-                                        name="opennebula-emulator", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+    def stopped(self):
         self.emulator.save()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
