@@ -175,10 +175,6 @@ class _Handler(BaseHTTPRequestHandler):
         return self._answer(404, "Not Found")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-
 class EmulatorServer(ThreadedServer):
     """Serves a ChronosEmulator and runs its scheduler; a context manager. ``url`` is the
     Chronos endpoint (``http://127.0.0.1:PORT``).
@@ -191,7 +187,7 @@ class EmulatorServer(ThreadedServer):
 
     def __init__(self, emulator=None, host="127.0.0.1", port=0, state_dir=None, **knobs):
         self.emulator = emulator or ChronosEmulator(state_dir=state_dir, **knobs)
-        server = _Server((host, port), _Handler)
+        server = ThreadingHTTPServer((host, port), _Handler)  # its handler threads are daemons
         server.chronos = self.emulator
         self.serve(server)
 
