@@ -60,8 +60,9 @@ WAITING = ("PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD"
 ACTIVE = WAITING + ("RUNNING", "CONFIGURING", "COMPLETING", "SUSPENDED", "STAGE_OUT",
                     "SIGNALING", "RESIZING", "STOPPED")
 NEVER = "DependencyNeverSatisfied"
-# What SLURM's commands say when no connection to slurmctld was made: a restarting controller,
-# worth waiting for (nothing reached it, so even sbatch is safe to repeat).
+# What SLURM's commands say when no connection to slurmctld was made: nothing reached it, so
+# even sbatch may be repeated. Other commands are also repeated on slurm_job.TRANSIENT errors
+# (a reply lost while the controller restarts), which would make sbatch submit twice.
 _UNREACHABLE = re.compile(r"Unable to contact slurm controller|Connection refused")
 # A job may outlive its timeout by this much before SLURM kills it: the task enforces the
 # timeout itself, so that a timed-out attempt can be retried as on the local site.
@@ -204,10 +205,11 @@ class SlurmDriver(Driver):
                                 % (self.name, self.ssh["host"], _last_line(done.stderr)))
         return done
 
-    def _slurm(self, argv, stdin=b"", env=None, what=None):
-        """A command's output; a SLURM controller that cannot be reached is waited for (a
-        restart) up to controller_wait seconds, then it and any other failure are a
-        ProviderError naming the command (``what``, default argv[0]) and its message."""
+    def _slurm(self, argv, stdin=b"", env=None, what=None, transient=slurm_job.TRANSIENT):
+        """A command's output; a SLURM controller that cannot be reached (``transient``
+        errors) is waited for (a restart) up to controller_wait seconds, then it and any other
+        failure are a ProviderError naming the command (``what``, default argv[0]) and its
+        message."""
         deadline = time.monotonic() + self.controller_wait
         delay = 0.5
         while True:
@@ -215,7 +217,7 @@ class SlurmDriver(Driver):
             if done.returncode == 0:
                 return done.stdout.decode("utf-8", "replace")
             message = _last_line(done.stderr)
-            if not _UNREACHABLE.search(message) or time.monotonic() + delay > deadline:
+            if not transient.search(message) or time.monotonic() + delay > deadline:
                 raise ProviderError("site '%s': %s failed: %s"
                                     % (self.name, what or argv[0], message))
             time.sleep(delay)
@@ -376,7 +378,7 @@ class SlurmDriver(Driver):
         script = "#!/bin/sh\nexec %s -S %s %s %s\n" % (
             shlex.quote(self.python), shlex.quote(posixpath.join(runner, "slurm_job.py")),
             shlex.quote(directory), shlex.quote(node))
-        output = self._slurm(argv, script.encode("utf-8"), env)
+        output = self._slurm(argv, script.encode("utf-8"), env, transient=_UNREACHABLE)
         return output.strip().split(";")[0]
 
     def poll(self, deployment_uuid, keys):

@@ -25,6 +25,7 @@ import hmac
 import importlib.util
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -35,6 +36,10 @@ SECRETS_ENV = "PAAS_SLURM_SECRETS"
 SPECS, RECORDS, SECRETS = "specs", "records", "secrets"
 PENDING, RUNNING, SUCCEEDED, FAILED = "pending", "running", "succeeded", "failed"
 REQUEUE_WAIT = 60.0  # seconds to keep asking an unreachable controller to requeue us
+# What SLURM's commands say while slurmctld restarts or is out of reach: worth asking again.
+TRANSIENT = re.compile(r"Unable to contact slurm controller|Connection refused|Socket timed out|"
+                       r"Unexpected message received|Zero Bytes were transmitted|"
+                       r"Communication connection failure|in standby mode")
 _NONCE, _TAG = 16, 32
 
 
@@ -159,16 +164,18 @@ def _attempt(argv, workdir, env, timeout):
 
 
 def _requeue(job_id):
-    """Ask SLURM to requeue this task; None when done, else SLURM's reason. An unreachable
-    controller (restarting) is asked again for a while."""
+    """Ask SLURM to requeue this task; None when done, else SLURM's reason. A controller that
+    is restarting is asked again for a while (requeueing twice is harmless)."""
     deadline = time.monotonic() + REQUEUE_WAIT
     while True:
         done = subprocess.run(["scontrol", "requeue", job_id], stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
         message = done.stdout.decode("utf-8", "replace").strip()
-        if done.returncode == 0:
+        # "pending execution": a running task is pending only once requeued, by an earlier
+        # try whose answer was lost while the controller restarted
+        if done.returncode == 0 or "Job is pending execution" in message:
             return None
-        if "Unable to contact" not in message or time.monotonic() > deadline:
+        if not TRANSIENT.search(message) or time.monotonic() > deadline:
             return message or "scontrol requeue exited %d" % done.returncode
         time.sleep(2)
 

@@ -49,11 +49,12 @@ def cluster():
             service = json.load(handle)["slurm"]
     except (OSError, ValueError, KeyError) as exc:
         pytest.fail("No SLURM test cluster recorded in %s (%s): %s" % (SERVICES_JSON, exc, HINT))
-    done = subprocess.run(["sinfo", "--noheader", "--format=%T"], capture_output=True,
-                          text=True, check=False)
-    if done.returncode != 0 or not done.stdout.split()[0].startswith(("idle", "mixed", "alloc")):
-        pytest.fail("The SLURM test cluster does not answer (%s): %s"
-                    % ((done.stderr or done.stdout).strip(), HINT))
+    try:
+        states = slurm_command(["sinfo", "--noheader", "--format=%T"]).split()
+    except AssertionError as exc:
+        pytest.fail("The SLURM test cluster does not answer (%s): %s" % (exc, HINT))
+    if not states or not states[0].startswith(("idle", "mixed", "alloc")):
+        pytest.fail("The SLURM test cluster's node is %s: %s" % (states, HINT))
     return service
 
 
@@ -75,19 +76,30 @@ def request(template, sites, **kwargs):
                    **kwargs)
 
 
+def slurm_command(argv):
+    """A SLURM command's output, asked again while the controller restarts (ansible-test runs
+    the restart test beside the others)."""
+    deadline = time.monotonic() + 60
+    while True:
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if done.returncode == 0:
+            return done.stdout
+        if not slurm_job.TRANSIENT.search(done.stderr) or time.monotonic() > deadline:
+            raise AssertionError("%s failed: %s" % (" ".join(argv), done.stderr))
+        time.sleep(1)
+
+
 def squeue(deployment_uuid):
     """[(job id, state, reason, node)] of every job of the deployment SLURM still knows."""
-    done = subprocess.run(["squeue", "--noheader", "--array", "--states=all",
-                           "--name=paas-" + deployment_uuid, "--format=%i|%T|%r|%k"],
-                          capture_output=True, text=True, check=True)
-    return [tuple(line.split("|", 3)) for line in done.stdout.splitlines()]
+    listing = slurm_command(["squeue", "--noheader", "--array", "--states=all",
+                             "--name=paas-" + deployment_uuid, "--format=%i|%T|%r|%k"])
+    return [tuple(line.split("|", 3)) for line in listing.splitlines()]
 
 
 def show_job(job_id):
     """``scontrol show job``'s fields of one job (or array task)."""
-    done = subprocess.run(["scontrol", "--oneliner", "show", "job", job_id],
-                          capture_output=True, text=True, check=True)
-    return dict(re.findall(r"(\w+)=(\S*)", done.stdout))
+    return dict(re.findall(r"(\w+)=(\S*)", slurm_command(
+        ["scontrol", "--oneliner", "show", "job", job_id])))
 
 
 def records(directory, key):
@@ -257,7 +269,7 @@ def test_a_job_failing_for_good_fails_the_deployment_and_no_other_site_is_tried(
     assert [attempt["site"] for attempt in deployment["attempts"]] == ["hpc"]
     assert not os.path.exists(local["workdir"])
     # the dependent job can never run: SLURM cancels it, nothing of ours is left waiting
-    wait_for(lambda: not active(req.uuid), 30, "the dependent job to be cancelled")
+    wait_for(lambda: not active(req.uuid), 90, "the dependent job to be cancelled")
     after, = [job for job in squeue(req.uuid) if job[3] == "after"]
     assert after[1:3] == ("CANCELLED", "DependencyNeverSatisfied")
     assert not glob.glob(os.path.join(str(tmp_path), "slurm", req.uuid, "jobs", "after"))
