@@ -72,7 +72,7 @@ def _uri_files(node, uris):
     return files
 
 
-def _host_resources(topology, node):
+def host_resources(topology, node):
     for req in node.requirements:
         if req.name == "host" and req.node:
             return topology.nodes[req.node].capabilities.get("host") or {}
@@ -94,7 +94,7 @@ def job_spec(plan, resource):
     env = {str(k): "" if v is None else str(v)
            for k, v in (props.get("environment_variables") or {}).items()}
     env.update({str(k): str(v) for k, v in resource.parameters.items()})
-    host = _host_resources(topology, node)
+    host = host_resources(topology, node)
     image = (node.artifacts.get("image") or {}).get("file")
     spec = {
         "key": resource.key,

@@ -69,7 +69,7 @@ def _write_atomic(path, data):
     os.replace(tmp, path)
 
 
-def _source(module):
+def module_source(module):
     """A module's source, through its loader: inside an AnsiballZ zip there is no file to copy
     (and Ansible's collection loader answers in bytes where others answer in text)."""
     source = module.__loader__.get_source(module.__name__)
@@ -105,7 +105,7 @@ class LocalDriver(Driver):
 
     def _agent_program(self):
         """The agent and staging sources, copied once per content version."""
-        sources = {"agent.py": _source(local_agent), "staging.py": _source(staging)}
+        sources = {"agent.py": module_source(local_agent), "staging.py": module_source(staging)}
         digest = hashlib.sha256(b"".join(sources[name] for name in sorted(sources))).hexdigest()
         target = os.path.join(self.workdir, ".agent-" + digest[:16])
         if not os.path.isdir(target):

@@ -44,7 +44,7 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.base imp
     SiteConfigError,
 )
 from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.local import (
-    _source,
+    module_source,
     default_workdir,
 )
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca import kinds
@@ -246,8 +246,9 @@ class SlurmDriver(Driver):
     def _runner(self):
         """The runner's directory on the site, installed once per content version."""
         if self._installed is None:
-            sources = {"slurm_job.py": _source(slurm_job), "agent.py": _source(local_agent),
-                       "staging.py": _source(staging)}
+            sources = {"slurm_job.py": module_source(slurm_job),
+                       "agent.py": module_source(local_agent),
+                       "staging.py": module_source(staging)}
             digest = hashlib.sha256(b"".join(sources[name] for name in sorted(sources)))
             name = ".runner-" + digest.hexdigest()[:16]
             self._slurm(["sh", "-c", _INSTALL, "sh", self.workdir(), name], _tar(sources),
@@ -282,7 +283,7 @@ class SlurmDriver(Driver):
         # GPUs are the one resource the backend-neutral job spec leaves out
         node = plan.topology.nodes[resource.node]
         gpus = node.properties.get("num_gpus",
-                                   jobs._host_resources(plan.topology, node).get("num_gpus"))
+                                   jobs.host_resources(plan.topology, node).get("num_gpus"))
         if gpus is not None and (not isinstance(gpus, int) or isinstance(gpus, bool) or gpus < 0):
             raise DeploymentError("num_gpus of job '%s' must be a whole number, not %r"
                                   % (resource.node, gpus))
