@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What every emulator's server and command line do alike, said once: serve in a thread of the
 test (a context manager), or run as a process that prints its URL on the first line of stdout
-and stops on SIGTERM/SIGINT. The Chronos, Marathon and OpenNebula emulators use all of it."""
+and stops on SIGTERM/SIGINT. The Chronos, Marathon and OpenNebula emulators use all of it; the
+fault proxy, whose command line is its own, uses ThreadedServer, parser() and run()."""
 
 from __future__ import annotations
 

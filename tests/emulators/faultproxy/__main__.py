@@ -9,12 +9,11 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
-import signal
 import sys
 
+from .. import serving
 from .proxy import KINDS, FaultProxy
 
 
@@ -23,10 +22,8 @@ def _csv(cast):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="faultproxy", description=__doc__.splitlines()[0])
+    parser = serving.parser("faultproxy", __doc__.splitlines()[0])
     parser.add_argument("--target", required=True, help="upstream base URL (http://)")
-    parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--rate", type=float, default=0.0, help="fraction of requests faulted")
     parser.add_argument("--kinds", type=_csv(str), default=list(KINDS),
                         help="comma-separated among " + ",".join(KINDS))
@@ -59,16 +56,8 @@ def main(argv=None) -> int:
             forward_faulted=args.forward_faulted, seed=args.seed)
     except ValueError as exc:
         parser.error(str(exc))
-    # SIGTERM (kill, a test's Popen.terminate) ends as cleanly as Ctrl-C.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    print(proxy.url, flush=True)
     logging.info("%s -> %s %s", proxy.url, proxy.target, json.dumps(proxy.faults.to_json()))
-    with proxy:
-        try:
-            signal.pause()
-        except KeyboardInterrupt:
-            pass
-        return 0
+    return serving.run(proxy)  # SIGTERM (kill, a test's Popen.terminate) ends as Ctrl-C does
 
 
 if __name__ == "__main__":

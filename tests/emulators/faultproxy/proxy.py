@@ -21,6 +21,8 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from ..serving import ThreadedServer
+
 ADMIN_PATH = "/__faults__"
 KINDS = ("error", "throttle", "drop", "reset")
 CHUNK = 64 * 1024
@@ -127,14 +129,15 @@ def _zero_counters() -> dict:
     return {"requests": 0, "matched": 0, "faults": dict.fromkeys(KINDS, 0), "upstream_errors": 0}
 
 
-class FaultProxy:
+class FaultProxy(ThreadedServer):
     """A reverse proxy in front of `target` (an http:// base URL) that injects faults.
 
     Binds at construction (so .url is known, port 0 picks a free one) and serves between
-    start() and stop(), or within a with block. rewrites maps base URLs to replacements in
-    response bodies and Location headers; rewrite_target adds target -> this proxy's URL, so
-    a client that follows absolute URLs (an OpenStack catalog, a Location) keeps coming back
-    through the proxy. Other keyword arguments are the initial Faults.
+    start() and stop(), or within a with block (serving.ThreadedServer). rewrites maps base
+    URLs to replacements in response bodies and Location headers; rewrite_target adds target
+    -> this proxy's URL, so a client that follows absolute URLs (an OpenStack catalog, a
+    Location) keeps coming back through the proxy. Other keyword arguments are the initial
+    Faults.
     """
 
     def __init__(self, target: str, host: str = "127.0.0.1", port: int = 0,
@@ -160,10 +163,10 @@ class FaultProxy:
         self._rng = random.Random(self._initial.seed)
         self._counters = _zero_counters()
         self._lock = threading.Lock()
-        self._server = _Server((host, port), _Handler)
-        self._server.proxy = self
-        self._thread = None
-        self.url = f"http://{host}:{self._server.server_port}"
+        server = _Server((host, port), _Handler)
+        server.proxy = self
+        self.serve(server)
+        self.thread_name = f"faultproxy {self.url}"
         mapping = dict(rewrites or {})
         if rewrite_target:
             mapping[self.target] = self.url
@@ -176,28 +179,6 @@ class FaultProxy:
                              (base.replace("/", "\\/"), replacement.replace("/", "\\/"))):
                 self._rewrites.append((re.compile(re.escape(old.encode()) + rb"(?![\w.:-])"),
                                        new.encode()))
-
-    # --- lifecycle ---
-
-    def start(self) -> FaultProxy:
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.1},
-                                        name=f"faultproxy {self.url}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._server.close_all()
-
-    def __enter__(self) -> FaultProxy:
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
 
     # --- knobs and counters ---
 
@@ -294,7 +275,7 @@ class _Server(ThreadingHTTPServer):
         else:
             super().handle_error(request, client_address)
 
-    def close_all(self):
+    def server_close(self):
         # Idle keep-alive connections would otherwise keep their handler threads reading.
         with self._clients_lock:
             clients, self._clients = self._clients, set()
@@ -303,7 +284,7 @@ class _Server(ThreadingHTTPServer):
                 client.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        self.server_close()
+        super().server_close()
 
 
 class _Handler(BaseHTTPRequestHandler):
