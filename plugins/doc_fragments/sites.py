@@ -16,9 +16,9 @@ options:
         provider error such as unreachable, out of quota, timed out) it moves to the next one,
         up to O(max_providers_retry) sites. A job that fails for good fails the
         deployment without moving on, as in INDIGO.
-      - Each site is a mapping with C(name) (unique) and C(type): V(openstack), V(opennebula),
-        V(ec2) (virtual machines), V(marathon) (long-running containers), V(chronos), V(slurm)
-        (batch jobs) or V(local) (jobs on this host). The settings of each type are in the
+      - Each site is a mapping with C(name) (unique) and C(type), one of V(openstack),
+        V(opennebula), V(ec2) (virtual machines), V(marathon) (long-running containers),
+        V(chronos), V(slurm) (batch jobs) or V(local) (jobs on this host). The settings of each type are in the
         collection's C(docs/) (C(drivers.md), C(marathon.md), C(chronos.md), C(slurm.md)).
       - "V(local) sites take C(workdir) (default C(~/.local/share/paas-orchestrator/local)),
         C(slots) (jobs run at once, default: the number of CPUs) and C(all_in_one) (the
