@@ -73,14 +73,15 @@ cat > "$work/sweep.json" <<EOS
                  {"name": "hpc", "type": "slurm", "partition": "debug", "python": "/usr/bin/python3",
                   "workdir": "$work/sweep-slurm"}]}
 EOS
-ansible-playbook -i "${INVENTORY_PATH:?}" files/sweep.yml -e "@$work/sweep.json"
+ANSIBLE_INVENTORY_ENABLED=ini ansible-playbook -i "${INVENTORY_PATH:?}" files/sweep.yml -e "@$work/sweep.json"
 
 # 5. what the role renders for a cluster of 1 worker, then 2 (check mode: nothing written)
 ANSIBLE_INVENTORY_ENABLED=yaml ansible-playbook -i files/clusters.yml files/render.yml --check --diff > "$work/render.log" || true
 cat "$work/render.log"
 grep -E '^(one|two)-(fe|wn[01]) +: .* failed=0 ' "$work/render.log" | wc -l | grep -qx 5
-sed -n '/after: \/nonexistent\/one\/slurm.conf/,/^changed/p' "$work/render.log" > "$work/one.diff"
-sed -n '/after: \/nonexistent\/two\/slurm.conf/,/^changed/p' "$work/render.log" > "$work/two.diff"
+# each rendered slurm.conf (from its ClusterName line to the end of its diff) into <name>.diff
+awk -v dir="$work" '/^\+ClusterName=/ { out = dir "/" substr($0, 14) ".diff" }
+    /^(changed|ok):/ { out = "" } out && /^\+/ { print > out }' "$work/render.log"
 for d in one two; do
     grep -qx '+ClusterName='$d "$work/$d.diff"
     grep -qx '+SlurmctldHost=fe(10.0.'$([ $d = one ] && echo 1 || echo 2)'.1)' "$work/$d.diff"
