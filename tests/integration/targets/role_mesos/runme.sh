@@ -7,7 +7,8 @@
 # (b) deploy.yml again in check mode with --diff, the deployment's hosts reached as this machine
 #     (group_vars: ansible_connection local): the deployment would not change and the mesos
 #     role renders, for the hosts' own variables and addresses, the files configuration.yml
-#     checks (callback_plugins/rendered.py records them); no password is shown;
+#     checks (callback_plugins/rendered.py records them); no password is shown; a master
+#     without its password is refused;
 # (c) undeploy.yml; OpenStack holds nothing of the deployment (os_cloud.py leftovers).
 # Then marathon_service.yaml on the Marathon emulator (tests/emulators/marathon), as a process.
 source ../setup_cluster/scenario.sh
@@ -70,6 +71,13 @@ ANSIBLE_CALLBACK_PLUGINS=$here/callback_plugins ANSIBLE_CALLBACKS_ENABLED=render
 no_secret_in "$work/check.log" "$work/rendered.json"
 ansible-playbook -i "$inventory" configuration.yml -e "deployment_name=$name" \
     -e "rendered_json=$work/rendered.json"
+# a master without its password is refused, naming it, before anything is done
+if playbook "$playbooks/deploy.yml" --check -e "deployment_name=$name" \
+        --limit "$name-mesos_master_server-0" > "$work/refused.log"; then
+    echo "a master without mesos_password was configured" >&2
+    exit 1
+fi
+grep -F "(master): mesos_password is not given" "$work/refused.log"
 
 # (c)
 if python "$here/os_cloud.py" leftovers "$uuid"; then
