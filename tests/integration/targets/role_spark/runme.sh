@@ -8,6 +8,7 @@
 # with it; undeploy, then the daemons stop. The Mesos configuration (no Mesos here) is checked
 # as check mode renders it, and so are the role's refusals.
 source ../setup_cluster/scenario.sh
+: "${work:?}" "${inventory:?}" "${playbooks:?}" "${store:?}"  # set by scenario.sh
 
 venv=/opt/spark/venv            # the role's default: kept across runs, so a rerun installs nothing
 master_port=17077 webui_port=18080 worker_webui_port=18081   # 8080 may be taken (Swift)
@@ -47,6 +48,9 @@ print(len(alive), ' '.join('%s %s' % (w['cores'], w['memory']) for w in alive), 
 unchanged() {
     grep -E "^$1 +: ok=[0-9]+ +changed=0 +unreachable=0 +failed=0 " "$2"
 }
+
+# 0. the template reads as it should
+ansible-playbook template.yml -e "template=$playbooks/tosca/spark_cluster.yaml"
 
 # 1. deploy: the master and a worker with 2 cores and 2 GiB, registered
 deploy_spark "$work/deploy1.log"
@@ -121,6 +125,7 @@ grep -E '^dispatcher +: .* failed=0 ' "$work/mesos.log"
 grep -E '^\+spark\.master +mesos://zk://10\.1\.0\.1:2181,10\.1\.0\.2:2182/mesos$' "$work/mesos.log"
 grep -E '^\+spark\.executor\.memory +2048m$' "$work/mesos.log"
 grep -Fx '+CLASS=org.apache.spark.deploy.mesos.MesosClusterDispatcher' "$work/mesos.log"
+# shellcheck disable=SC2016 # the init script's own variable, as written
 grep -F 'start "$CLASS" 1 --master mesos://zk://10.1.0.1:2181,10.1.0.2:2182/mesos --host dispatcher --port 7077 --webui-port 8081' "$work/mesos.log"
 if grep 'spark\.cores\.max' "$work/mesos.log"; then exit 1; fi  # INDIGO's -1: Spark's default
 grep -F 'dispatcher-spark4: Spark 4.3.0 has no Mesos support' "$work/mesos.log"
