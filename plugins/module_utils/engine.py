@@ -283,6 +283,12 @@ class Engine:
                     self.store.update_resource(row["uuid"], state=NodeStates.DELETING)
                 elif planned.kind in REAPPLIED and row["state"] != NodeStates.DELETING:
                     self.store.update_resource(row["uuid"], state=NodeStates.INITIAL)
+                elif planned.kind == kinds.VM:
+                    # a kept VM gets the roles and variables of its software as now written
+                    fresh = _resource_metadata(topology, planned)
+                    self.store.update_resource(row["uuid"], metadata=dict(
+                        row.get("metadata") or {}, roles=fresh["roles"],
+                        role_vars=fresh["role_vars"]))
             # after the status change, which would move INITIAL rows to CONFIGURING
             for resource in wanted.values():
                 self.store.add_resource(request.uuid, {

@@ -26,10 +26,11 @@ imports:
 topology_template:
   inputs:
     workers: {type: integer, default: 2}
+    max_workers: {type: integer, default: 4}
   node_templates:
     lrms_front:
       type: tosca.nodes.indigo.LRMS.FrontEnd.Slurm
-      properties: {wn_num: 4}
+      properties: {wn_num: {get_input: max_workers}}
       requirements: [{host: front}]
     lrms_worker:
       type: tosca.nodes.indigo.LRMS.WorkerNode.Slurm
@@ -55,10 +56,11 @@ def store_path(tmp_path):
     return str(tmp_path / "store.db")
 
 
-def deploy(store_path, site, workers):
+def deploy(store_path, site, workers, wn_num=4):
     with open_store(store_path) as store:
         return Engine(store).present(Request(
-            name="aio", template=CLUSTER, parameters={"workers": workers}, sites=[site],
+            name="aio", template=CLUSTER, parameters={"workers": workers, "max_workers": wn_num},
+            sites=[site],
             timeout=60, tosca_options={"cache_dir": "", "mirror": corpus.mirror(
                 corpus.corpus_dir())}))
 
@@ -93,9 +95,11 @@ def test_a_cluster_lands_on_this_machine_and_scales(tmp_path, store_path):
     assert hosts[1].vars["slurm_role"] == "worker"
     assert "slurm_max_workers" not in hosts[1].vars
 
-    assert deploy(store_path, site, 1)["deployment"]["status"] == "UPDATE_COMPLETE"
-    hosts = inventory_of(tmp_path, store_path).groups["paas_node_worker"].get_hosts()
-    assert [str(host) for host in hosts] == ["aio-worker-0"]
+    # scale in, and change a software property: the kept front end gets the new value
+    assert deploy(store_path, site, 1, wn_num=8)["deployment"]["status"] == "UPDATE_COMPLETE"
+    groups = inventory_of(tmp_path, store_path).groups
+    assert [str(host) for host in groups["paas_node_worker"].get_hosts()] == ["aio-worker-0"]
+    assert groups["paas_node_front"].get_hosts()[0].vars["slurm_max_workers"] == 8
     vms = os.listdir(tmp_path / "w" / deployment["uuid"] / "vms")
     assert len(vms) == 2
 
