@@ -8,6 +8,7 @@
 # batch job completes; a second deploy.yml changes nothing on the hosts; the bundled sweep runs
 # on a slurm site on the cluster as on the local site; what check mode renders for a cluster of
 # 1 and of 2 workers; undeploy, and setup.sh puts its own slurm.conf back.
+# shellcheck disable=SC2154  # inventory, playbooks, store, work come from scenario.sh (sourced, not followed)
 source ../setup_cluster/scenario.sh
 
 orchestrator=$collections/ansible_collections/paas/orchestrator
@@ -51,6 +52,7 @@ grep -qx 'SLURMD_OPTIONS="-N localhost"' /etc/default/slurmd
 grep -E 'RUNNING HANDLER \[paas.orchestrator.slurm : Reconfigure slurmctld\]' "$work/deploy1.log"
 
 # 2. a batch job completes on it
+# shellcheck disable=SC2016  # expanded by the job, not here
 job=$(sbatch --parsable -o "$work/job.out" --wrap 'echo "job $SLURM_JOB_ID on $SLURMD_NODENAME in $SLURM_JOB_PARTITION"')
 for _ in $(seq 60); do
     state=$(scontrol show job "$job" | grep -o 'JobState=[A-Z]*')
@@ -78,13 +80,13 @@ ANSIBLE_INVENTORY_ENABLED=ini ansible-playbook -i "${INVENTORY_PATH:?}" files/sw
 # 5. what the role renders for a cluster of 1 worker, then 2 (check mode: nothing written)
 ANSIBLE_INVENTORY_ENABLED=yaml ansible-playbook -i files/clusters.yml files/render.yml --check --diff > "$work/render.log" || true
 cat "$work/render.log"
-grep -E '^(one|two)-(fe|wn[01]) +: .* failed=0 ' "$work/render.log" | wc -l | grep -qx 5
+[ "$(grep -cE '^(one|two)-(fe|wn[01]) +: .* failed=0 ' "$work/render.log")" = 5 ]
 # each rendered slurm.conf (from its ClusterName line to the end of its diff) into <name>.diff
 awk -v dir="$work" '/^\+ClusterName=/ { out = dir "/" substr($0, 14) ".diff" }
     /^(changed|ok):/ { out = "" } out && /^\+/ { print > out }' "$work/render.log"
-for d in one two; do
-    grep -qx '+ClusterName='$d "$work/$d.diff"
-    grep -qx '+SlurmctldHost=fe(10.0.'$([ $d = one ] && echo 1 || echo 2)'.1)' "$work/$d.diff"
+for d in one:1 two:2; do
+    grep -qx "+ClusterName=${d%:*}" "$work/${d%:*}.diff"
+    grep -qx "+SlurmctldHost=fe(10.0.${d#*:}.1)" "$work/${d%:*}.diff"
 done
 grep -qx '+NodeName=wn0 NodeHostname=wn0 NodeAddr=10.0.1.2 CPUs=4 RealMemory=7000 State=UNKNOWN' "$work/one.diff"
 grep -qx '+PartitionName=batch Nodes=wn0 Default=YES MaxTime=INFINITE OverSubscribe=FORCE:10 State=UP' "$work/one.diff"
