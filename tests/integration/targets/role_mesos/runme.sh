@@ -35,6 +35,7 @@ parameters:
   master_mem: 2 GB
   agent_cpus: 1
   agent_mem: 2 GB
+  os_version: "22.04"  # the image of the test site
   mesos_username: ops
   mesos_password: $mesos_password
   marathon_username: deployer
