@@ -11,6 +11,7 @@
 #     without its password is refused;
 # (c) undeploy.yml; OpenStack holds nothing of the deployment (os_cloud.py leftovers).
 # Then marathon_service.yaml on the Marathon emulator (tests/emulators/marathon), as a process.
+# shellcheck disable=SC2034,SC2154  # variables from and for scenario.sh (not followed)
 source ../setup_cluster/scenario.sh
 
 here=$PWD
@@ -20,7 +21,9 @@ python "$here/os_cloud.py" sites openstack > "$sites_file"
 name=mesos_$(date +%s%N)
 uuid=$(deployment_uuid "$name")
 undeployed=
-on_exit '[ -n "$undeployed" ] || undeploy "$name"'  # a failed run leaves nothing either
+# a failed run leaves nothing either (evaluated at exit)
+# shellcheck disable=SC2016
+on_exit '[ -n "$undeployed" ] || undeploy "$name"'
 
 mesos_password=mesos-$RANDOM-secret
 marathon_password=marathon-$RANDOM-secret
