@@ -27,8 +27,9 @@ _GALAXY = ("galaxy", {}, {
     "install_path": "galaxy_install_path", "export_dir": "galaxy_export_dir",
     "version": "galaxy_version", "instance_description": "galaxy_brand",
 })
+# INDIGO's mesos_masters_list defaults to [127.0.0.1]: the masters come from the inventory instead
 _MESOS_MASTER = ("mesos", {"mesos_role": "master"}, {
-    "mesos_masters_list": "mesos_masters", "mesos_authenticate_http": "mesos_authenticate_http",
+    "mesos_authenticate_http": "mesos_authenticate_http",
     "mesos_username": "mesos_username", "marathon_username": "marathon_username",
     "enable_chronos": "mesos_enable_chronos", "chronos_username": "chronos_username",
     "enable_gpu_support": "mesos_gpu_support",
