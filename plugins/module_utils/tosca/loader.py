@@ -406,6 +406,8 @@ def _load(data, source, roots, parameters, mirror, cache_dir, timeout):
         for req in node.requirements:
             req.relationship_properties = evaluator.evaluate(
                 req.relationship_properties, node.name, req.name)
+        # INDIGO's templates pick images by input: artifacts: {image: {file: {get_input: x}}}
+        node.artifacts = evaluator.evaluate(node.artifacts, node.name)
     policies = _build_policies(topology_tpl, custom_defs, nodes, evaluator)
     warnings.extend("get_input refers to '%s', which is not an input of the template; it is "
                     "left unset" % name for name in sorted(evaluator.unknown_inputs))

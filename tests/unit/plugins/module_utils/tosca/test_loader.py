@@ -286,3 +286,20 @@ def test_indigo_extensions_leave_the_cached_type_as_it_was():
     assert cached == {"derived_from": "x", "properties": {"enable_https": {"type": "boolean"}}}
     assert set(merged[name]["properties"]) == {"enable_https", "user"}
     assert merged[name]["capabilities"]["scalable"]["type"] == "tosca.capabilities.indigo.Scalable"
+
+
+@pytest.mark.skipif(corpus.corpus_dir() is None, reason="the shared corpus is not here")
+def test_artifacts_take_inputs_as_indigo_templates_do():
+    text = HEADER + INDIGO_IMPORT + """topology_template:
+  inputs:
+    image: {type: string, default: "deephdc/deep-oc-generic"}
+  node_templates:
+    job:
+      type: tosca.nodes.indigo.Container.Application.Docker.Chronos
+      properties: {command: run}
+      artifacts:
+        image: {file: {get_input: image}, type: tosca.artifacts.Deployment.Image.Container.Docker}
+"""
+    loaded = load(text, parameters={"image": "busybox:1.36"},
+                  mirror=corpus.mirror(corpus.corpus_dir()), cache_dir="")
+    assert loaded.nodes["job"].artifacts["image"]["file"] == "busybox:1.36"
