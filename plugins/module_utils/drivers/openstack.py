@@ -11,17 +11,38 @@ create: this Neutron takes no tags in a POST) and the same tags (set just after)
 metadata ``paas_deployment``, ``paas_key`` and ``paas_vm``. A rerun finds what a killed run
 created by them, so nothing is created twice, and delete finds everything by them. One server
 list per poll serves every VM of the deployment.
+
+The VMs of a submit are created ``parallel`` at a time (a site setting, default 8), as are the
+deletions: a cloud takes seconds per port or server. The session retries a call ``retries``
+times (default 5) on a 5xx, a 429 or a broken connection, except creates: their answer may be
+lost after the cloud acted, so the driver retries them itself once it has not found what they
+would have made.
+
+Site settings: ``auth`` (openstacksdk's auth arguments; else ``endpoint`` and the tenant's
+``tenant_name``) and ``auth_type``, or ``cloud`` (a clouds.yaml cloud) with ``clouds_yaml``;
+``region``; ``public_network`` and ``private_network`` (default: the tenant's network names);
+``key_name``; ``timeout`` (s, per call); ``retries``; ``parallel``; ``delete_wait`` (s one
+delete call waits for what it deleted to go); and openstacksdk's ``<service>_endpoint_override``
+and ``<service>_api_version`` (``compute``, ``network``, ``block_storage``, ``image``): a service
+reached elsewhere than the catalog says (a proxy, a private endpoint). An override is the
+versioned URL the service answers on (``https://nova.example/v2.1``,
+``https://cinder.example/v3/<project id>``); with the API version too, openstacksdk uses it as
+it is, without a version discovery that would fail at the first 5xx.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
+import random
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 
 try:
     import openstack
     from openstack import exceptions as os_exceptions
+    from openstack.compute.v2 import server as os_server
 except ImportError:
     openstack = None
     OPENSTACK_ERROR = traceback.format_exc()
@@ -44,6 +65,7 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.vms import resou
 DEPLOYMENT_TAG, KEY_TAG, VM_TAG = "paas_deployment", "paas_key", "paas_vm"
 TAGS_MICROVERSION = "2.52"  # tags in POST /servers
 RETRIED_STATUS = [429, 500, 502, 503, 504]
+SDK_SETTINGS = ("_endpoint_override", "_api_version")  # site settings given to openstacksdk
 # Nova statuses of a server that will never run
 _DEAD = ("DELETED", "SOFT_DELETED", "SHELVED_OFFLOADED")
 _VOLUME_FAILED = ("error", "error_deleting", "error_extending")
@@ -67,6 +89,11 @@ def _tags_of(resource):
         if sep:
             tags[name] = value
     return tags
+
+
+def _server_tag(server, name):
+    """A server's tag ``name``, else its metadata item (set in the same POST)."""
+    return _tags_of(server).get(name) or (server.metadata or {}).get(name)
 
 
 def _key_name(deployment_uuid, key):
@@ -102,11 +129,14 @@ class OpenStackDriver(VmDriver):
                     and tenant.get("tenant_name") and "application_credential_id" not in self.auth:
                 self.auth["project_name"] = tenant["tenant_name"]
         self.timeout = site.get("timeout", 30)
-        self.retries = site.get("retries", 3)
+        self.retries = site.get("retries", 5)
         # how long one delete call waits for what it deleted to be gone
         self.delete_wait = site.get("delete_wait", 60)
         self.key_name = site.get("key_name")
+        # creations and deletions at a time
+        self.parallel = site.get("parallel", 8)
         self._connection = None
+        self._unretried = {}
 
     # -- the connection and its errors --------------------------------------------------------
     def _conn(self):
@@ -117,6 +147,10 @@ class OpenStackDriver(VmDriver):
             options = {"api_timeout": self.timeout, "status_code_retries": self.retries,
                        "connect_retries": self.retries,
                        "retriable_status_codes": RETRIED_STATUS}
+            # openstacksdk's own <service>_endpoint_override and <service>_api_version: a
+            # service reached elsewhere than the catalog says (a proxy, a private endpoint)
+            options.update((name, value) for name, value in self.site.items()
+                           if name.endswith(SDK_SETTINGS) and value)
             if self.region:
                 options["region_name"] = self.region
             if self.cloud:
@@ -146,10 +180,75 @@ class OpenStackDriver(VmDriver):
             self._connection = connect
         return self._connection
 
-    def _api(self, service):
-        """A service proxy (its first use discovers the API version)."""
-        return self._call("reaching the %s API" % service.replace("_", " "), getattr,
-                          self._conn(), service)
+    def _api(self, service, retried=True):
+        """A service proxy. Its first use discovers the API version, through GETs keystoneauth
+        does not retry and whose failure openstacksdk reports as "no endpoint data": retried
+        here as the session retries its calls. ``retried=False``: the same proxy without the
+        session's retries, for the creates _create_once retries itself."""
+        what = "reaching the %s API" % service.replace("_", " ")
+        connection = self._conn()
+        for attempt in range(self.retries + 1):
+            try:
+                proxy = getattr(connection, service)
+                break
+            except os_exceptions.ServiceDiscoveryException as exc:
+                if attempt == self.retries:
+                    raise self._error(what, exc) from None
+            except Exception as exc:  # pylint: disable=broad-except
+                raise self._error(what, exc) from None
+            time.sleep(min(0.5 * 2 ** attempt, 8))
+        if retried:
+            return proxy
+        if service not in self._unretried:
+            # a keystoneauth Adapter: its retries are attributes the session's calls default to
+            unretried = copy.copy(proxy)
+            unretried.connect_retries = unretried.status_code_retries = 0
+            self._unretried[service] = unretried
+        return self._unretried[service]
+
+    def _create_once(self, what, create, find):
+        """``create()`` (through an unretried proxy) retried here on transient failures, but
+        only after ``find()`` has not found what it would have made: a timeout or a 5xx may
+        hide a creation the cloud did (a session's retry would make it twice). A conflict on a
+        retry (Nova: the port is in use) means the cloud is still making it: ``find()`` again,
+        for up to ``timeout`` seconds."""
+        attempt = 0
+        while True:
+            try:
+                return create()
+            except Exception as exc:  # pylint: disable=broad-except
+                if attempt and isinstance(exc, os_exceptions.ConflictException):
+                    found = self._found_within(find, self.timeout)
+                    if found is not None:
+                        return found
+                if attempt == self.retries or not self._transient(exc):
+                    raise self._error(what, exc) from None
+            time.sleep(min(0.5 * 2 ** attempt, 8) * random.uniform(0.5, 1.5))
+            attempt += 1
+            found = find()
+            if found is not None:
+                return found
+
+    @staticmethod
+    def _found_within(find, seconds):
+        deadline = time.monotonic() + seconds
+        while True:
+            found = find()
+            if found is not None or time.monotonic() > deadline:
+                return found
+            time.sleep(1)
+
+    def _transient(self, exc):
+        """A failure a retry may cure: a retried status (5xx, 429) or a broken connection."""
+        for inner in self._chain(exc):
+            status = getattr(inner, "status_code", None) or getattr(inner, "http_status", None)
+            if status in RETRIED_STATUS:
+                return True
+            if ksa_exceptions is not None and isinstance(
+                    inner, (ksa_exceptions.RetriableConnectionFailure,
+                            ksa_exceptions.UnknownConnectionError)):
+                return True
+        return False
 
     def _call(self, what, func, *args, **kwargs):
         """An openstacksdk call; refusals, failures and unreachable endpoints are provider
@@ -204,25 +303,30 @@ class OpenStackDriver(VmDriver):
                                                            type(exc).__name__))
 
     # -- what is ours -------------------------------------------------------------------------
-    def _servers(self, deployment_uuid, keys=None):
-        """key -> server of the deployment: one list call, by tag. Nova lists a server that is
-        leaving its build request for a cell without its tags for a moment, so when one of
-        ``keys`` (all when None) is missing, a second list by name finds it by its metadata."""
+    def _all_servers(self, deployment_uuid, keys=None):
+        """Every server of the deployment, live ones first: one list call, by tag. Nova lists a
+        server that is leaving its build request for a cell without its tags for a moment, so
+        when one of ``keys`` (all when None) is missing, a second list by name finds it by its
+        metadata. What a list gives is checked: a cloud that ignored the filter lists others'."""
         compute = self._api("compute")
-        servers = self._call("listing servers", lambda: list(compute.servers(
-            details=True, tags=_tag(DEPLOYMENT_TAG, deployment_uuid))))
+        servers = [server for server in self._call("listing servers", lambda: list(
+            compute.servers(details=True, tags=_tag(DEPLOYMENT_TAG, deployment_uuid))))
+            if _server_tag(server, DEPLOYMENT_TAG) == deployment_uuid
+            and _server_tag(server, KEY_TAG)]
+        seen = {_server_tag(server, KEY_TAG) for server in servers}
+        if keys is None or any(key not in seen for key in keys):
+            ids = {server.id for server in servers}
+            servers.extend(server for server in self._call("listing servers", lambda: list(
+                compute.servers(details=True, name="^%s-" % str(deployment_uuid)[:8].lower())))
+                if (server.metadata or {}).get(DEPLOYMENT_TAG) == deployment_uuid
+                and (server.metadata or {}).get(KEY_TAG) and server.id not in ids)
+        return sorted(servers, key=lambda server: server.status in _DEAD + ("ERROR",))
+
+    def _servers(self, deployment_uuid, keys=None):
+        """key -> server of the deployment (a live one when a retried create made two)."""
         found = {}
-        for server in servers:
-            key = _tags_of(server).get(KEY_TAG) or (server.metadata or {}).get(KEY_TAG)
-            if key:
-                found[key] = server
-        if keys is None or any(key not in found for key in keys):
-            named = self._call("listing servers", lambda: list(compute.servers(
-                details=True, name="^%s-" % str(deployment_uuid)[:8].lower())))
-            for server in named:
-                metadata = server.metadata or {}
-                if metadata.get(DEPLOYMENT_TAG) == deployment_uuid and metadata.get(KEY_TAG):
-                    found.setdefault(metadata[KEY_TAG], server)
+        for server in self._all_servers(deployment_uuid, keys):
+            found.setdefault(_server_tag(server, KEY_TAG), server)
         return found
 
     def _neutron(self, what, deployment_uuid):
@@ -256,9 +360,12 @@ class OpenStackDriver(VmDriver):
         if groups:
             group = groups[0]
         else:
-            group = self._call("creating the security group", network.create_security_group,
-                               name="paas-%s" % deployment_uuid[:8],
-                               description=_description(deployment_uuid))
+            group = self._create_once(
+                "creating the security group",
+                lambda: self._api("network", retried=False).create_security_group(
+                    name="paas-%s" % deployment_uuid[:8],
+                    description=_description(deployment_uuid)),
+                lambda: next(iter(self._neutron("security_groups", deployment_uuid)), None))
             self._tag(group, [_tag(DEPLOYMENT_TAG, deployment_uuid)])
         have = {(rule.get("protocol"), rule.get("port_range_min"), rule.get("port_range_max"),
                  rule.get("remote_ip_prefix"))
@@ -299,50 +406,9 @@ class OpenStackDriver(VmDriver):
                                 "(tenant public_network_name)" % (self.name, spec["key"]))
         return private, public if spec.get("public_ip") else None
 
-    def _ports(self, deployment_uuid, spec, group, ports):
-        """The VM's ports, one per private network, created if missing."""
-        private, _public = self._networks(spec)
-        mine = []
-        for position, network_name in enumerate(private):
-            name = spec["name"] if position == 0 else "%s-%d" % (spec["name"], position)
-            port = next((port for port in ports if port.name == name), None)
-            if port is None:
-                network = self._find("network", self._api("network").find_network, network_name)
-                port = self._call("creating a port for VM %s" % spec["key"],
-                                  self._api("network").create_port, network_id=network.id,
-                                  name=name, description=_description(deployment_uuid),
-                                  security_group_ids=[group.id])
-                self._tag(port, [_tag(DEPLOYMENT_TAG, deployment_uuid),
-                                 _tag(KEY_TAG, spec["key"])])
-            mine.append(port)
-        return mine
-
-    def _floating_ip(self, deployment_uuid, spec, port, ips):
-        _private, public = self._networks(spec)
-        if not public:
-            return
-        if any(ip.port_id == port.id or _tags_of(ip).get(KEY_TAG) == spec["key"] for ip in ips):
-            return
-        network = self._find("network", self._api("network").find_network, public)
-        ip = self._call("creating a floating IP for VM %s" % spec["key"],
-                        self._api("network").create_ip, floating_network_id=network.id,
-                        port_id=port.id, description=_description(deployment_uuid))
-        self._tag(ip, [_tag(DEPLOYMENT_TAG, deployment_uuid), _tag(KEY_TAG, spec["key"])])
-
-    def _create_volumes(self, deployment_uuid, spec, volumes):
-        have = {(volume.metadata or {}).get(KEY_TAG) for volume in volumes}
-        for volume in spec.get("volumes") or ():
-            if volume["key"] in have:
-                continue
-            options = {"size": volume["size_gb"], "name": volume["name"],
-                       "metadata": {DEPLOYMENT_TAG: deployment_uuid, KEY_TAG: volume["key"],
-                                    VM_TAG: spec["key"]}}
-            if volume.get("type"):
-                options["volume_type"] = volume["type"]
-            self._call("creating volume %s" % volume["key"],
-                       self._api("block_storage").create_volume, **options)
-
-    def _create_server(self, deployment_uuid, spec, ports):
+    def _resolve(self, spec, found):
+        """The ids a VM's creation needs (networks, image, flavor), each name looked up once
+        per submit: ``found`` keeps what was."""
         image_ref = str((spec.get("image") or {}).get("image_id") or "")
         if not image_ref:
             raise ProviderError("site '%s' has no image for VM %s" % (self.name, spec["key"]))
@@ -350,62 +416,140 @@ class OpenStackDriver(VmDriver):
         flavor_ref = flavor_spec.get("flavor_id") or flavor_spec.get("flavor_name")
         if not flavor_ref:
             raise ProviderError("site '%s' has no flavor for VM %s" % (self.name, spec["key"]))
-        compute = self._api("compute")
-        # an IM URI (ost://host/<id>) names the image by its last part
-        image = self._find("image", self._api("image").find_image, image_ref.rsplit("/", 1)[-1])
-        flavor = self._find("flavor", compute.find_flavor, str(flavor_ref))
+
+        def find(what, service, finder, name):
+            if (what, name) not in found:
+                found[what, name] = self._find(what, getattr(self._api(service), finder),
+                                               name).id
+            return found[what, name]
+
+        private, public = self._networks(spec)
+        return {"private": [find("network", "network", "find_network", name)
+                            for name in private],
+                "public": public and find("network", "network", "find_network", public),
+                # an IM URI (ost://host/<id>) names the image by its last part
+                "image": find("image", "image", "find_image", image_ref.rsplit("/", 1)[-1]),
+                "flavor": find("flavor", "compute", "find_flavor", str(flavor_ref))}
+
+    def _create_vm(self, deployment_uuid, spec, ids, group, have):
+        """A VM's ports, floating IP, volumes and server, each unless ``have`` (the ports,
+        floating IPs and volumes of the deployment) holds it already."""
+        ports = self._ports(deployment_uuid, spec, ids["private"], group, have["ports"])
+        self._floating_ip(deployment_uuid, spec, ids["public"], ports[0], have["ips"])
+        self._create_volumes(deployment_uuid, spec, have["volumes"])
+        return self._create_server(deployment_uuid, spec, ids, ports)
+
+    def _ports(self, deployment_uuid, spec, network_ids, group, ports):
+        """The VM's ports, one per private network, created if missing."""
+        names = [spec["name"] if position == 0 else "%s-%d" % (spec["name"], position)
+                 for position in range(len(network_ids))]
+        have = {port.name: port for port in ports}
+        return [have.get(name) or self._create_port(deployment_uuid, spec["key"], name,
+                                                    network_id, group)
+                for name, network_id in zip(names, network_ids)]
+
+    def _create_port(self, deployment_uuid, key, name, network_id, group):
+        port = self._create_once(
+            "creating a port for VM %s" % key,
+            lambda: self._api("network", retried=False).create_port(
+                network_id=network_id, name=name, description=_description(deployment_uuid),
+                security_group_ids=[group.id]),
+            lambda: next((port for port in self._neutron("ports", deployment_uuid)
+                          if port.name == name), None))
+        self._tag(port, [_tag(DEPLOYMENT_TAG, deployment_uuid), _tag(KEY_TAG, key)])
+        return port
+
+    def _floating_ip(self, deployment_uuid, spec, network_id, port, ips):
+        if not network_id:
+            return
+        if any(ip.port_id == port.id or _tags_of(ip).get(KEY_TAG) == spec["key"] for ip in ips):
+            return
+        ip = self._create_once(
+            "creating a floating IP for VM %s" % spec["key"],
+            lambda: self._api("network", retried=False).create_ip(
+                floating_network_id=network_id, port_id=port.id,
+                description=_description(deployment_uuid)),
+            lambda: next((ip for ip in self._neutron("ips", deployment_uuid)
+                          if ip.port_id == port.id), None))
+        self._tag(ip, [_tag(DEPLOYMENT_TAG, deployment_uuid), _tag(KEY_TAG, spec["key"])])
+
+    def _create_volumes(self, deployment_uuid, spec, volumes):
+        have = {(volume.metadata or {}).get(KEY_TAG) for volume in volumes}
+        for volume in spec.get("volumes") or ():
+            if volume["key"] not in have:
+                self._create_volume(deployment_uuid, spec["key"], volume)
+
+    def _create_volume(self, deployment_uuid, vm_key, volume):
+        options = {"size": volume["size_gb"], "name": volume["name"],
+                   "metadata": {DEPLOYMENT_TAG: deployment_uuid, KEY_TAG: volume["key"],
+                                VM_TAG: vm_key}}
+        if volume.get("type"):
+            options["volume_type"] = volume["type"]
+        self._create_once(
+            "creating volume %s" % volume["key"],
+            lambda: self._api("block_storage", retried=False).create_volume(**options),
+            lambda: next((found for found in self._volumes(deployment_uuid)
+                          if (found.metadata or {}).get(KEY_TAG) == volume["key"]), None))
+
+    def _create_server(self, deployment_uuid, spec, ids, ports):
         metadata = {str(name)[:_METADATA_MAX]: str(value)[:_METADATA_MAX]
                     for name, value in (spec.get("tags") or {}).items()}
         metadata.update({DEPLOYMENT_TAG: deployment_uuid, KEY_TAG: spec["key"]})
-        options = {"name": spec["name"], "image_id": image.id, "flavor_id": flavor.id,
+        options = {"name": spec["name"], "image_id": ids["image"], "flavor_id": ids["flavor"],
                    "networks": [{"port": port.id} for port in ports], "metadata": metadata,
                    "tags": [_tag(DEPLOYMENT_TAG, deployment_uuid), _tag(KEY_TAG, spec["key"])]}
         if spec.get("user_data"):
             options["user_data"] = base64.b64encode(spec["user_data"].encode()).decode()
         if self.key_name:
             options["key_name"] = self.key_name
-        return self._call("creating VM %s" % spec["key"], self._create, options)
+        return self._create_once(
+            "creating VM %s" % spec["key"], lambda: self._create(options),
+            lambda: self._servers(deployment_uuid, [spec["key"]]).get(spec["key"]))
 
     def _create(self, options):
-        compute = self._api("compute")
-        previous = compute.default_microversion
-        compute.default_microversion = max(previous or TAGS_MICROVERSION, TAGS_MICROVERSION,
-                                           key=lambda version: tuple(
-                                               int(part) for part in version.split(".")))
-        try:
-            return compute.create_server(**options)
-        finally:
-            compute.default_microversion = previous
+        compute = self._api("compute", retried=False)
+        # the microversion of this call only: other threads use the proxy meanwhile
+        microversion = max(compute.default_microversion or TAGS_MICROVERSION, TAGS_MICROVERSION,
+                           key=lambda version: tuple(int(part) for part in version.split(".")))
+        return os_server.Server.new(connection=self._conn(), **options).create(
+            compute, microversion=microversion)
+
+    def _each(self, func, things):
+        """func(thing) for each thing, ``parallel`` at a time (OpenStack takes seconds per
+        create or delete); their results in order. Every call ends before the first error is
+        raised, so that nothing is left half made behind the caller's back."""
+        things = list(things)
+        if len(things) < 2 or self.parallel < 2:
+            return [func(thing) for thing in things]
+        with ThreadPoolExecutor(max_workers=min(self.parallel, len(things))) as pool:
+            futures = [pool.submit(func, thing) for thing in things]
+        errors = [future.exception() for future in futures if future.exception()]
+        if errors:
+            raise errors[0]
+        return [future.result() for future in futures]
 
     # -- the driver interface -------------------------------------------------------------
     def submit(self, deployment_uuid, items, secrets):
         existing = self._servers(deployment_uuid, [item["key"] for item in items])
-        physical = {}
-        missing = [item for item in items if item["key"] not in existing]
+        missing = [item["spec"] for item in items if item["key"] not in existing]
         if missing:
             rules = []
-            for item in missing:
-                rules.extend(rule for rule in item["spec"].get("security_rules") or ()
+            for spec in missing:
+                rules.extend(rule for rule in spec.get("security_rules") or ()
                              if rule not in rules)
             group = self._security_group(deployment_uuid, rules)
-            ports = self._neutron("ports", deployment_uuid)
-            ips = self._neutron("ips", deployment_uuid)
-            volumes = self._volumes(deployment_uuid)
-        for item in items:
-            server = existing.get(item["key"])
-            if server is None:
-                spec = item["spec"]
-                mine = self._ports(deployment_uuid, spec, group, ports)
-                self._floating_ip(deployment_uuid, spec, mine[0], ips)
-                self._create_volumes(deployment_uuid, spec, volumes)
-                server = self._create_server(deployment_uuid, spec, mine)
-            physical[item["key"]] = "openstack:%s" % server.id
-        return physical
+            have = {"ports": self._neutron("ports", deployment_uuid),
+                    "ips": self._neutron("ips", deployment_uuid),
+                    "volumes": self._volumes(deployment_uuid)}
+            found = {}
+            resolved = [(spec, self._resolve(spec, found)) for spec in missing]
+            created = self._each(lambda pair: self._create_vm(deployment_uuid, pair[0], pair[1],
+                                                              group, have), resolved)
+            existing.update((spec["key"], server) for spec, server in zip(missing, created))
+        return {item["key"]: "openstack:%s" % existing[item["key"]].id for item in items}
 
     def poll(self, deployment_uuid, keys):
         servers = self._servers(deployment_uuid, keys)
-        ports = ips = volumes = None
-        observed = {}
         for key in keys:
             server = servers.get(key)
             if server is None or server.status in _DEAD:
@@ -416,15 +560,19 @@ class OpenStackDriver(VmDriver):
                     or {}).get("message") or "status ERROR"
                 # INDIGO: a VM that fails on the site is a provider error (try the next site)
                 raise ProviderError("site '%s': VM %s failed: %s" % (self.name, key, fault))
-            if ports is None:
-                ports = self._neutron("ports", deployment_uuid)
-                ips = self._neutron("ips", deployment_uuid)
-                volumes = self._volumes(deployment_uuid)
-            started = server.status == "ACTIVE" and self._volumes_attached(
-                server, key, [volume for volume in volumes
-                              if (volume.metadata or {}).get(VM_TAG) == key])
+        # addresses and volumes matter once a server runs: until then, one call a poll
+        ports = ips = volumes = ()
+        if any(servers[key].status == "ACTIVE" for key in keys):
+            ports = self._neutron("ports", deployment_uuid)
+            ips = self._neutron("ips", deployment_uuid)
+            volumes = self._volumes(deployment_uuid)
+        observed = {}
+        for key in keys:
+            server = servers[key]
+            mine = [volume for volume in volumes if (volume.metadata or {}).get(VM_TAG) == key]
+            started = server.status == "ACTIVE" and self._volumes_attached(server, key, mine)
             observed[key] = Observed("STARTED" if started else "CREATING",
-                                     self._attributes(key, server, ports, ips))
+                                     self._attributes(key, server, ports, ips, mine))
         return observed
 
     def _volumes_attached(self, server, key, volumes):
@@ -441,13 +589,23 @@ class OpenStackDriver(VmDriver):
                 continue
             done = False
             if volume.status == "available":
-                self._call("attaching volume %s to VM %s" % (vkey, key),
-                           self._api("compute").create_volume_attachment, server,
-                           volume_id=volume.id)
+                self._attach(server, key, volume, vkey)
         return done
 
+    def _attach(self, server, key, volume, vkey):
+        """Attach the volume; an attachment whose answer was lost shows as a volume no longer
+        available (Nova refuses a second one)."""
+        def attaching():
+            status = self._call("reading volume %s" % vkey,
+                                self._api("block_storage").get_volume, volume.id).status
+            return status if status != "available" else None
+
+        self._create_once("attaching volume %s to VM %s" % (vkey, key),
+                          lambda: self._api("compute", retried=False).create_volume_attachment(
+                              server, volume_id=volume.id), attaching)
+
     @staticmethod
-    def _attributes(key, server, ports, ips):
+    def _attributes(key, server, ports, ips, volumes):
         # the VM's ports by their tag (set when created, before the server), else by binding
         mine = [port for port in ports
                 if _tags_of(port).get(KEY_TAG) == key or port.device_id == server.id]
@@ -455,7 +613,13 @@ class OpenStackDriver(VmDriver):
         port_ids = {port.id for port in mine}
         public = [ip.floating_ip_address for ip in ips if ip.port_id in port_ids]
         return {"id": server.id, "public_address": public, "private_address": private,
-                "state": server.status}
+                "state": server.status,
+                "volumes": [{"volume_id": volume.id, "key": volume.metadata.get(KEY_TAG),
+                             "size_gb": volume.size, "device": next(
+                                 (attachment.get("device") for attachment in
+                                  volume.attachments or ()
+                                  if attachment.get("server_id") == server.id), None)}
+                            for volume in volumes]}
 
     def delete(self, deployment_uuid):
         return self._clean(deployment_uuid, None)
@@ -477,8 +641,8 @@ class OpenStackDriver(VmDriver):
 
     def _clean_pass(self, deployment_uuid, keys):
         """One pass: delete what can go now; the number of things still there."""
-        servers = [server for key, server in self._servers(deployment_uuid).items()
-                   if keys is None or key in keys]
+        servers = [server for server in self._all_servers(deployment_uuid)
+                   if keys is None or _server_tag(server, KEY_TAG) in keys]
         names = {_key_name(deployment_uuid, key) for key in keys or ()}
 
         def ours(resource, port_ids=()):
@@ -497,25 +661,25 @@ class OpenStackDriver(VmDriver):
                if ours(ip, {port.id for port in ports})]
         volumes = [volume for volume in self._volumes(deployment_uuid) if ours(volume)]
         groups = self._neutron("security_groups", deployment_uuid) if keys is None else []
-        for server in servers:
-            if server.status != "DELETED" and (server.task_state or "") != "deleting":
-                self._call("deleting VM %s" % server.name, self._api("compute").delete_server, server,
-                           ignore_missing=True)
-        for ip in ips:
-            self._call("deleting floating IP %s" % ip.floating_ip_address,
-                       self._api("network").delete_ip, ip, ignore_missing=True)
-        for volume in volumes:
-            if volume.status in _VOLUME_DELETABLE and not servers:
-                self._call("deleting volume %s" % volume.name,
-                           self._api("block_storage").delete_volume, volume, ignore_missing=True)
-        if not servers:  # a port given at boot outlives its server
-            for port in ports:
-                self._call("deleting port %s" % port.name, self._api("network").delete_port, port,
-                           ignore_missing=True)
+        compute, network = self._api("compute"), self._api("network")
+        self._each(lambda server: self._call("deleting VM %s" % server.name,
+                                             compute.delete_server, server, ignore_missing=True),
+                   [server for server in servers if server.status != "DELETED"
+                    and (server.task_state or "") != "deleting"])
+        self._each(lambda ip: self._call("deleting floating IP %s" % ip.floating_ip_address,
+                                         network.delete_ip, ip, ignore_missing=True), ips)
+        if not servers:  # their volumes are detached; a port given at boot outlives its server
+            self._each(lambda volume: self._call(
+                "deleting volume %s" % volume.name, self._api("block_storage").delete_volume,
+                volume, ignore_missing=True),
+                [volume for volume in volumes if volume.status in _VOLUME_DELETABLE])
+            self._each(lambda port: self._call("deleting port %s" % port.name,
+                                               network.delete_port, port, ignore_missing=True),
+                       ports)
             if not ports:
                 for group in groups:
                     try:
-                        self._api("network").delete_security_group(group, ignore_missing=True)
+                        network.delete_security_group(group, ignore_missing=True)
                     except os_exceptions.ConflictException:
                         pass  # still in use by a port going away: the next pass
                     except Exception as exc:  # pylint: disable=broad-except

@@ -32,6 +32,9 @@ from ansible_collections.paas.orchestrator.tests.unit.plugins.module_utils.tosca
 ROOT = corpus.corpus_dir()
 pytestmark = pytest.mark.skipif(ROOT is None, reason="corpus absent: INDIGO's types needed")
 SERVICES_JSON = os.path.expanduser("~/.paas-orchestrator-test/services.json")
+# a deployment's time limit: the cloud runs on the test machine, and its Keystone takes seconds
+# to validate a token when other tests keep the machine busy
+TIMEOUT = 600
 AUTH_KEYS = ("auth_url", "username", "password", "project_name", "user_domain_name",
              "project_domain_name")
 
@@ -146,13 +149,13 @@ def deploy(store, tmp_path, sites, template=CLUSTER, **kwargs):
     request = Request(template=template, name="cluster-%s" % uuidlib.uuid4().hex,
                       placement=Placement({"sites_file": str(path)}),
                       tosca_options={"cache_dir": "", "mirror": corpus.mirror(ROOT)},
-                      timeout=90, **kwargs)
+                      timeout=TIMEOUT, **kwargs)
     engine = Engine(store)
     return engine, request, engine.present(request)["deployment"]
 
 
 def remove(engine, request):
-    engine.absent(request.uuid, timeout=90, placement=request.placement)
+    engine.absent(request.uuid, timeout=TIMEOUT, placement=request.placement)
 
 
 def test_a_cluster_on_openstack_then_deleted(store, tmp_path, cloud):
@@ -179,6 +182,9 @@ def test_a_cluster_on_openstack_then_deleted(store, tmp_path, cloud):
         assert [(v.size, v.status, v.metadata["paas_key"], v.metadata["paas_vm"])
                 for v in volumes] == [(1, "in-use", "data#0", "front#0")]
         assert volumes[0].attachments[0]["server_id"] == server.id
+        assert attributes["volumes"] == [{"volume_id": volumes[0].id, "key": "data#0",
+                                          "size_gb": 1,
+                                          "device": volumes[0].attachments[0]["device"]}]
         workers = [r for r in vms if r["toscaNodeName"] == "worker"]
         assert all(not r["metadata"]["attributes"]["public_address"] for r in workers)
         # the security group holds the rules of the spec
@@ -250,7 +256,8 @@ def test_wrong_credentials_are_a_provider_error(store, tmp_path, cloud):
     # nothing was created: delete with the right credentials finds nothing
     good = tmp_path / "good.yml"
     good.write_text(yaml.safe_dump({"sites": [os_site("demo", cloud)]}))
-    engine.absent(request.uuid, timeout=30, placement=Placement({"sites_file": str(good)}))
+    engine.absent(request.uuid, timeout=TIMEOUT,
+                  placement=Placement({"sites_file": str(good)}))
     assert store.get_deployment(request.uuid) is None
 
 
@@ -273,12 +280,8 @@ def test_a_site_without_credentials_is_refused():
         OpenStackDriver({"name": "x", "type": "openstack", "auth": {"username": "u"}})
 
 
-def test_submit_again_finds_what_a_killed_run_created(cloud):
-    """A run killed after the cloud created a VM but before the store recorded it: the next
-    run's submit (a new driver, here from the clouds.yaml cloud) finds every part again."""
-    site = os_site("demo", cloud)
-    driver = OpenStackDriver(dict(site, **site.pop("settings")))
-    uuid = str(uuidlib.uuid4())
+def one_vm(cloud, uuid):
+    """The submit items of a VM with a floating IP, a volume and two security rules."""
     spec = {"key": "vm#0", "name": "%s-vm-0" % uuid[:8], "image": {"image_id": cloud["image"]},
             "flavor": {"flavor_id": None, "flavor_name": "m1.tiny"}, "public_ip": True,
             "security_rules": [{"protocol": "tcp", "port": 22, "remote_cidr": "0.0.0.0/0"},
@@ -289,7 +292,16 @@ def test_submit_again_finds_what_a_killed_run_created(cloud):
             "user_data": "#cloud-config\n", "tags": {"project": "paas"},
             "volumes": [{"key": "disk#0", "name": "%s-disk-0" % uuid[:8], "size_gb": 1,
                          "type": None, "device": None, "location": "/data"}]}
-    items = [{"key": "vm#0", "node": "vm", "kind": "vm", "spec": spec}]
+    return [{"key": "vm#0", "node": "vm", "kind": "vm", "spec": spec}]
+
+
+def test_submit_again_finds_what_a_killed_run_created(cloud):
+    """A run killed after the cloud created a VM but before the store recorded it: the next
+    run's submit (a new driver, here from the clouds.yaml cloud) finds every part again."""
+    site = os_site("demo", cloud)
+    driver = OpenStackDriver(dict(site, **site.pop("settings")))
+    uuid = str(uuidlib.uuid4())
+    items = one_vm(cloud, uuid)
     conn = connect(cloud)
     try:
         first = driver.submit(uuid, items, {})
