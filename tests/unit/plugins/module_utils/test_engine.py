@@ -168,8 +168,8 @@ def test_provider_error_moves_to_the_next_site(store, site, tmp_path):
     assert second["site"] == "here" and second["error"] is None
 
 
-def test_a_site_cleaned_by_the_failover_is_not_needed_to_delete(store, site, tmp_path,
-                                                               monkeypatch):
+def test_a_site_cleaned_by_the_failover_is_not_needed_to_delete(
+        store, site, tmp_path, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
     broken = {"name": "broken", "type": "local", "workdir": str(blocker / "site")}
