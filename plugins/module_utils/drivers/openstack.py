@@ -209,15 +209,16 @@ class OpenStackDriver(VmDriver):
     def _create_once(self, what, create, find):
         """``create()`` (through an unretried proxy) retried here on transient failures, but
         only after ``find()`` has not found what it would have made: a timeout or a 5xx may
-        hide a creation the cloud did (a session's retry would make it twice). A conflict on a
-        retry (Nova: the port is in use) means the cloud is still making it: ``find()`` again,
-        for up to ``timeout`` seconds."""
+        hide a creation the cloud did (a session's retry would make it twice). After a timeout
+        the cloud may still be at it, as it is when a retry meets a conflict (Nova: the port is
+        in use): ``find()`` again for up to ``timeout`` seconds."""
         attempt = 0
         while True:
             try:
                 return create()
             except Exception as exc:  # pylint: disable=broad-except
-                if attempt and isinstance(exc, os_exceptions.ConflictException):
+                if self._timed_out(exc) or (
+                        attempt and isinstance(exc, os_exceptions.ConflictException)):
                     found = self._found_within(find, self.timeout)
                     if found is not None:
                         return found
@@ -237,6 +238,10 @@ class OpenStackDriver(VmDriver):
             if found is not None or time.monotonic() > deadline:
                 return found
             time.sleep(1)
+
+    def _timed_out(self, exc):
+        return ksa_exceptions is not None and any(
+            isinstance(inner, ksa_exceptions.ConnectTimeout) for inner in self._chain(exc))
 
     def _transient(self, exc):
         """A failure a retry may cure: a retried status (5xx, 429) or a broken connection."""
