@@ -3,8 +3,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """OpenStack sites, through openstacksdk (Keystone, Nova, Neutron, Cinder).
 
-Each VM is a Nova server on a port of its own, with its volumes and, when its spec asks for a
-public IP, a floating IP on that port; the deployment has one security group. Everything carries
+Each VM is a Nova server with a port per network (in its Port nodes' order, on their
+``ip_address`` when given), its volumes and, when its spec asks for a public IP, a floating IP
+on its first port; the deployment has one security group, and a Neutron network with a subnet
+per isolated Network node (on its ``cidr``, else a free 192.168.N.0/24). Everything carries
 the deployment: servers the tags ``paas_deployment=<uuid>`` and ``paas_key=<key>`` (set at
 create, compute microversion 2.52), Neutron resources the description ``paas:<uuid>`` (set at
 create: this Neutron takes no tags in a POST) and the same tags (set just after), volumes the
@@ -60,7 +62,7 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.drivers.base imp
     ProviderError,
     SiteConfigError,
 )
-from ansible_collections.paas.orchestrator.plugins.module_utils.vms import resource_name
+from ansible_collections.paas.orchestrator.plugins.module_utils import vms
 
 DEPLOYMENT_TAG, KEY_TAG, VM_TAG = "paas_deployment", "paas_key", "paas_vm"
 TAGS_MICROVERSION = "2.52"  # tags in POST /servers
@@ -96,10 +98,17 @@ def _server_tag(server, name):
     return _tags_of(server).get(name) or (server.metadata or {}).get(name)
 
 
+def _port_position(port, vm_name):
+    """A port's position among its VM's ('<vm name>', then '<vm name>-1', ...); others last."""
+    name = port.name or ""
+    suffix = name[len(vm_name) + 1:] if name.startswith(vm_name + "-") else ""
+    return 0 if name == vm_name else int(suffix) if suffix.isdigit() else float("inf")
+
+
 def _key_name(deployment_uuid, key):
     """The resource name of VM key 'node#index' (what vms.vm_spec names it)."""
     node, _sep, index = key.rpartition("#")
-    return resource_name(deployment_uuid, node, int(index)) if index.isdigit() else None
+    return vms.resource_name(deployment_uuid, node, int(index)) if index.isdigit() else None
 
 
 class OpenStackDriver(VmDriver):
@@ -137,6 +146,16 @@ class OpenStackDriver(VmDriver):
         self.parallel = site.get("parallel", 8)
         self._connection = None
         self._unretried = {}
+
+    def spec(self, plan, resource, deployment_uuid, job_spec):
+        spec = super().spec(plan, resource, deployment_uuid, job_spec)
+        # an isolated network is made with its first VM: it needs its node's cidr
+        for entry in spec.get("networks") or ():
+            network = plan.by_key.get("%s#0" % entry.get("node"))
+            if entry.get("network_type") == "isolated" and network is not None:
+                network = vms.network_spec(plan, network, self.site, deployment_uuid)
+                entry.update(cidr=network["cidr"], ip_version=network["ip_version"])
+        return spec
 
     # -- the connection and its errors --------------------------------------------------------
     def _conn(self):
@@ -395,14 +414,15 @@ class OpenStackDriver(VmDriver):
         return group
 
     def _networks(self, spec):
-        """(private network names in order, public network name or None)."""
-        private = [entry["network_name"] for entry in spec.get("networks") or ()
+        """(the VM's private and isolated networks in order, each ``{network_name,
+        ip_address}``, the public network's name or None)."""
+        private = [entry for entry in spec.get("networks") or ()
                    if entry.get("network_type") != "public" and entry.get("network_name")]
         public = next((entry["network_name"] for entry in spec.get("networks") or ()
                        if entry.get("network_type") == "public" and entry.get("network_name")),
                       self.public_network)
         if not private and self.private_network:
-            private = [self.private_network]
+            private = [{"network_name": self.private_network}]
         if not private:
             raise ProviderError("site '%s' has no private network for VM %s (tenant "
                                 "private_network_name)" % (self.name, spec["key"]))
@@ -429,12 +449,61 @@ class OpenStackDriver(VmDriver):
             return found[what, name]
 
         private, public = self._networks(spec)
-        return {"private": [find("network", "network", "find_network", name)
-                            for name in private],
+        return {"private": [(find("network", "network", "find_network", entry["network_name"]),
+                             entry.get("ip_address")) for entry in private],
                 "public": public and find("network", "network", "find_network", public),
                 # an IM URI (ost://host/<id>) names the image by its last part
                 "image": find("image", "image", "find_image", image_ref.rsplit("/", 1)[-1]),
                 "flavor": find("flavor", "compute", "find_flavor", str(flavor_ref))}
+
+    def _isolated(self, deployment_uuid, specs, found):
+        """The isolated networks of the VMs of ``specs``: a Neutron network of the deployment
+        each, with a subnet, made if missing; their ids go into ``found``."""
+        wanted = {}
+        for spec in specs:
+            for entry in spec.get("networks") or ():
+                if entry.get("network_type") == "isolated":
+                    wanted.setdefault(entry["network_name"], entry)
+        if not wanted:
+            return
+        have = {network.name: network for network in self._neutron("networks", deployment_uuid)}
+        for name, entry in sorted(wanted.items()):
+            network = have.get(name) or self._create_network(deployment_uuid, name)
+            if not network.subnet_ids:
+                self._create_subnet(deployment_uuid, network, entry)
+            found["network", name] = network.id
+
+    def _create_network(self, deployment_uuid, name):
+        network = self._create_once(
+            "creating network %s" % name,
+            lambda: self._api("network", retried=False).create_network(
+                name=name, description=_description(deployment_uuid)),
+            lambda: next((network for network in self._neutron("networks", deployment_uuid)
+                          if network.name == name), None))
+        self._tag(network, [_tag(DEPLOYMENT_TAG, deployment_uuid)])
+        return network
+
+    def _create_subnet(self, deployment_uuid, network, entry):
+        """The network's subnet, on the Network node's ``cidr``, else (as the IM) on the first
+        192.168.N.0/24 no subnet the project sees uses."""
+        cidr = entry.get("cidr")
+        if not cidr:
+            used = {subnet.cidr for subnet in self._call("listing subnets", lambda: list(
+                self._api("network").subnets()))}
+            cidr = next(("192.168.%d.0/24" % third for third in range(256)
+                         if "192.168.%d.0/24" % third not in used), None)
+            if cidr is None:
+                raise ProviderError("site '%s': no free 192.168.N.0/24 for network %s (give "
+                                    "its cidr)" % (self.name, network.name))
+        subnet = self._create_once(
+            "creating the subnet of network %s" % network.name,
+            lambda: self._api("network", retried=False).create_subnet(
+                network_id=network.id, name=network.name, cidr=cidr,
+                ip_version=entry.get("ip_version") or 4,
+                description=_description(deployment_uuid)),
+            lambda: next((subnet for subnet in self._neutron("subnets", deployment_uuid)
+                          if subnet.network_id == network.id), None))
+        self._tag(subnet, [_tag(DEPLOYMENT_TAG, deployment_uuid)])
 
     def _create_vm(self, deployment_uuid, spec, ids, group, have):
         """A VM's ports, floating IP, volumes and server, each unless ``have`` (the ports,
@@ -444,21 +513,26 @@ class OpenStackDriver(VmDriver):
         self._create_volumes(deployment_uuid, spec, have["volumes"])
         return self._create_server(deployment_uuid, spec, ids, ports)
 
-    def _ports(self, deployment_uuid, spec, network_ids, group, ports):
-        """The VM's ports, one per private network, created if missing."""
+    def _ports(self, deployment_uuid, spec, networks, group, ports):
+        """The VM's ports, one per (network id, fixed IP or None) of ``networks``, created if
+        missing."""
         names = [spec["name"] if position == 0 else "%s-%d" % (spec["name"], position)
-                 for position in range(len(network_ids))]
+                 for position in range(len(networks))]
         have = {port.name: port for port in ports}
         return [have.get(name) or self._create_port(deployment_uuid, spec["key"], name,
-                                                    network_id, group)
-                for name, network_id in zip(names, network_ids)]
+                                                    network, group)
+                for name, network in zip(names, networks)]
 
-    def _create_port(self, deployment_uuid, key, name, network_id, group):
+    def _create_port(self, deployment_uuid, key, name, network, group):
+        network_id, ip_address = network
+        options = {"network_id": network_id, "name": name,
+                   "description": _description(deployment_uuid),
+                   "security_group_ids": [group.id]}
+        if ip_address:  # a Port node's ip_address
+            options["fixed_ips"] = [{"ip_address": ip_address}]
         port = self._create_once(
             "creating a port for VM %s" % key,
-            lambda: self._api("network", retried=False).create_port(
-                network_id=network_id, name=name, description=_description(deployment_uuid),
-                security_group_ids=[group.id]),
+            lambda: self._api("network", retried=False).create_port(**options),
             lambda: next((port for port in self._neutron("ports", deployment_uuid)
                           if port.name == name), None))
         self._tag(port, [_tag(DEPLOYMENT_TAG, deployment_uuid), _tag(KEY_TAG, key)])
@@ -547,6 +621,7 @@ class OpenStackDriver(VmDriver):
                     "ips": self._neutron("ips", deployment_uuid),
                     "volumes": self._volumes(deployment_uuid)}
             found = {}
+            self._isolated(deployment_uuid, missing, found)
             resolved = [(spec, self._resolve(spec, found)) for spec in missing]
             created = self._each(lambda pair: self._create_vm(deployment_uuid, pair[0], pair[1],
                                                               group, have), resolved)
@@ -612,8 +687,9 @@ class OpenStackDriver(VmDriver):
     @staticmethod
     def _attributes(key, server, ports, ips, volumes):
         # the VM's ports by their tag (set when created, before the server), else by binding
-        mine = [port for port in ports
-                if _tags_of(port).get(KEY_TAG) == key or port.device_id == server.id]
+        mine = sorted((port for port in ports
+                       if _tags_of(port).get(KEY_TAG) == key or port.device_id == server.id),
+                      key=lambda port: _port_position(port, server.name))
         private = [fixed["ip_address"] for port in mine for fixed in port.fixed_ips or ()]
         port_ids = {port.id for port in mine}
         public = [ip.floating_ip_address for ip in ips if ip.port_id in port_ids]
@@ -666,6 +742,7 @@ class OpenStackDriver(VmDriver):
                if ours(ip, {port.id for port in ports})]
         volumes = [volume for volume in self._volumes(deployment_uuid) if ours(volume)]
         groups = self._neutron("security_groups", deployment_uuid) if keys is None else []
+        networks = self._neutron("networks", deployment_uuid) if keys is None else []
         compute, network = self._api("compute"), self._api("network")
         self._each(lambda server: self._call("deleting VM %s" % server.name,
                                              compute.delete_server, server, ignore_missing=True),
@@ -682,11 +759,16 @@ class OpenStackDriver(VmDriver):
                                                network.delete_port, port, ignore_missing=True),
                        ports)
             if not ports:
-                for group in groups:
+                for what, delete, resource in (
+                        [("the security group", network.delete_security_group, group)
+                         for group in groups]
+                        + [("network %s" % net.name, network.delete_network, net)
+                           for net in networks]):
                     try:
-                        network.delete_security_group(group, ignore_missing=True)
+                        delete(resource, ignore_missing=True)
                     except os_exceptions.ConflictException:
                         pass  # still in use by a port going away: the next pass
                     except Exception as exc:  # pylint: disable=broad-except
-                        raise self._error("deleting the security group", exc) from None
-        return len(servers) + len(ports) + len(ips) + len(volumes) + len(groups)
+                        raise self._error("deleting %s" % what, exc) from None
+        return (len(servers) + len(ports) + len(ips) + len(volumes) + len(groups)
+                + len(networks))

@@ -86,6 +86,40 @@ topology_template:
 """
 
 
+ISOLATED = """tosca_definitions_version: tosca_simple_yaml_1_0
+imports:
+  - indigo_custom_types: https://raw.githubusercontent.com/indigo-dc/tosca-types/master/custom_types.yaml
+topology_template:
+  node_templates:
+    lonely:
+      type: tosca.nodes.indigo.Compute
+      capabilities:
+        host: {properties: {num_cpus: 1, mem_size: 1 GB}}
+        os: {properties: {distribution: ubuntu, version: "22.04"}}
+    priv_network:
+      type: tosca.nodes.network.Network
+      properties: {network_type: private}
+    back_network:
+      type: tosca.nodes.network.Network
+      properties: {network_type: isolated, cidr: 192.168.77.0/24}
+    side_network:
+      type: tosca.nodes.network.Network
+      properties: {network_type: isolated}
+    priv_port:
+      type: tosca.nodes.network.Port
+      properties: {order: 0}
+      requirements: [{binding: lonely}, {link: priv_network}]
+    back_port:
+      type: tosca.nodes.network.Port
+      properties: {order: 1, ip_address: 192.168.77.10}
+      requirements: [{binding: lonely}, {link: back_network}]
+    side_port:
+      type: tosca.nodes.network.Port
+      properties: {order: 2}
+      requirements: [{binding: lonely}, {link: side_network}]
+"""
+
+
 @pytest.fixture(scope="module")
 def cloud():
     """The recorded OpenStack: a failure, never a skip, when it is not there."""
@@ -131,6 +165,8 @@ def leftovers(conn, uuid):
         "security groups": [g.id for g in conn.network.security_groups(description=description)],
         "volumes": [v.id for v in conn.block_storage.volumes(details=True)
                     if (v.metadata or {}).get(DEPLOYMENT_TAG) == uuid],
+        "networks": [n.id for n in conn.network.networks(description=description)],
+        "subnets": [n.id for n in conn.network.subnets(description=description)],
     }
     return {what: ids for what, ids in left.items() if ids}
 
@@ -232,6 +268,35 @@ def test_a_site_over_quota_moves_the_cluster_to_the_next(store, tmp_path, cloud)
     finally:
         remove(engine, request)
     assert leftovers(connect(cloud), request.uuid) == {}
+
+
+def test_isolated_networks_are_the_deployments_and_ports_take_their_ip_address(
+        store, tmp_path, cloud):
+    """Isolated Network nodes: a Neutron network and subnet of the deployment each (on the
+    node's cidr, else a free 192.168.N.0/24), deleted with it; a Port's ip_address is its
+    fixed IP; the ports are in their order."""
+    conn = connect(cloud)
+    engine, request, deployment = deploy(store, tmp_path, [os_site("demo", cloud)],
+                                         template=ISOLATED)
+    try:
+        assert deployment["status"] == "CREATE_COMPLETE", deployment.get("statusReason")
+        description = "paas:%s" % request.uuid
+        networks = {n.name: n for n in conn.network.networks(description=description)}
+        back, side = (networks.pop("%s-%s-network-0" % (request.uuid[:8], name))
+                      for name in ("back", "side"))
+        assert networks == {}
+        assert "%s=%s" % (DEPLOYMENT_TAG, request.uuid) in back.tags
+        subnets = {n.network_id: n for n in conn.network.subnets(description=description)}
+        assert subnets[back.id].cidr == "192.168.77.0/24"
+        assert subnets[side.id].cidr.startswith("192.168.")
+        vm = next(r for r in deployment["resources"] if r["toscaNodeName"] == "lonely")
+        addresses = vm["metadata"]["attributes"]["private_address"]
+        assert addresses[0].startswith("10.0.0.") and addresses[1] == "192.168.77.10"
+        ports = sorted(conn.network.ports(description=description), key=lambda p: p.name)
+        assert [p.network_id for p in ports][1:] == [back.id, side.id]
+    finally:
+        remove(engine, request)
+    assert leftovers(conn, request.uuid) == {}
 
 
 def test_no_valid_host_is_a_provider_error(store, tmp_path, cloud):
