@@ -85,18 +85,8 @@ topology_template:
         os: {properties: {distribution: ubuntu, version: "22.04"}}
 """
 
-
-ISOLATED = """tosca_definitions_version: tosca_simple_yaml_1_0
-imports:
-  - indigo_custom_types: https://raw.githubusercontent.com/indigo-dc/tosca-types/master/custom_types.yaml
-topology_template:
-  node_templates:
-    lonely:
-      type: tosca.nodes.indigo.Compute
-      capabilities:
-        host: {properties: {num_cpus: 1, mem_size: 1 GB}}
-        os: {properties: {distribution: ubuntu, version: "22.04"}}
-    priv_network:
+# the lonely VM on the tenant's private network and two isolated ones
+ISOLATED = SINGLE + """    priv_network:
       type: tosca.nodes.network.Network
       properties: {network_type: private}
     back_network:
