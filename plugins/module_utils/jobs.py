@@ -12,6 +12,7 @@ returned apart from the spec: specs are written to disk, credentials never are.
 from __future__ import annotations
 
 import posixpath
+import re
 from urllib.parse import urlsplit
 
 from ansible_collections.paas.orchestrator.plugins.module_utils import staging
@@ -21,6 +22,7 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.functions 
 
 _UNITS = {"B": 1, "KB": 1000, "KIB": 1024, "MB": 1000 ** 2, "MIB": 1024 ** 2,
           "GB": 1000 ** 3, "GIB": 1024 ** 3, "TB": 1000 ** 4, "TIB": 1024 ** 4}
+_SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]+)\s*$")
 _SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}
 
 
@@ -32,6 +34,15 @@ def megabytes(size):
         return int(size)
     number, _space, unit = str(size).strip().partition(" ")
     return int(float(number) * _UNITS[unit.strip().upper() or "MB"] / 1000 ** 2)
+
+
+def size_megabytes(text):
+    """A scalar-unit.size written with its unit, spaced or not as TOSCA allows ('2GB',
+    '512 MiB') -> MB (int); None when ``text`` is no such size."""
+    match = _SIZE.match(str(text))
+    if match is None or match.group(2).upper() not in _UNITS:
+        return None
+    return megabytes("%s %s" % match.groups())
 
 
 def seconds(duration):

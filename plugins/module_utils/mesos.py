@@ -36,7 +36,7 @@ from __future__ import annotations
 import copy
 import re
 
-from ansible_collections.paas.orchestrator.plugins.module_utils.jobs import megabytes as _mb
+from ansible_collections.paas.orchestrator.plugins.module_utils.jobs import size_megabytes
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca import kinds
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.errors import ToscaError
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.functions import is_deferred
@@ -54,7 +54,6 @@ MAX_EXTERNAL_VOLUME_NAME = 255  # an OpenStack Cinder volume name, where externa
 HTTPS_BACKEND_HEAD = ("\nbackend {backend}\n  balance {balance}\n  mode http\n"
                       "  http-request add-header X-Forwarded-Proto https\n")
 SSL_CERT = "/etc/ssl/cert.pem"
-_SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]+)\s*$")
 
 
 def _known(node, prop, value):
@@ -78,12 +77,11 @@ def megabytes(name, prop, size):
     the node's, for the error."""
     if size is None or isinstance(size, (int, float)) and not isinstance(size, bool):
         return None if size is None else float(size)
-    match = _SIZE.match(str(size))
-    try:
-        return float(_mb("%s %s" % match.groups()))
-    except (AttributeError, KeyError):
+    mb = size_megabytes(size)
+    if mb is None:
         raise ToscaError("%s '%s' of '%s' is not a size such as '512 MB'" % (prop, size, name),
-                         node=name, prop=prop) from None
+                         node=name, prop=prop)
+    return float(mb)
 
 
 def host_node(topology, node):

@@ -20,7 +20,7 @@ import json
 import math
 import re
 
-from ansible_collections.paas.orchestrator.plugins.module_utils.jobs import megabytes
+from ansible_collections.paas.orchestrator.plugins.module_utils.jobs import size_megabytes
 from ansible_collections.paas.orchestrator.plugins.module_utils.ranking import matching
 from ansible_collections.paas.orchestrator.plugins.module_utils.ranking.errors import (
     RankingError,
@@ -44,7 +44,6 @@ SUDO = "ALL=(ALL) NOPASSWD:ALL"
 
 _NOT_DNS = re.compile(r"[^a-z0-9-]+")
 _USER_NAME = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
-_SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]+)\s*$")
 
 
 def _label(text):
@@ -92,9 +91,7 @@ def is_volume(node):
 def _gigabytes(node, prop, value):
     """A scalar-unit.size -> whole GB, rounded up so a volume is never smaller than asked
     (TOSCA units: 1 GB = 1000 MB, 1 GiB = 1073.74 MB)."""
-    # the loader has checked the unit; megabytes wants a space before it ('2GB' is valid TOSCA)
-    match = _SIZE.match(str(value))
-    size = megabytes("%s %s" % match.groups()) if match else 0
+    size = size_megabytes(value) or 0
     if size <= 0:
         raise ToscaError("%s '%s' of '%s' is not a size such as '50 GB'" % (prop, value, node),
                          node=node, prop=prop)

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.paas.orchestrator.plugins.module_utils.jobs import megabytes
+from ansible_collections.paas.orchestrator.plugins.module_utils.jobs import (
+    megabytes,
+    size_megabytes,
+)
 from ansible_collections.paas.orchestrator.plugins.module_utils.ranking.errors import (
     RankingError,
 )
@@ -24,7 +27,6 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.ranking.errors i
 IM_URI_SCHEMES = ("ost", "one", "aws", "azr")
 _URI_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 # tosca-parser's own reading of a scalar-unit ("2 GB", "2GB", "2048  MB").
-_SCALAR = re.compile(r"^\s*([0-9.]+)\s*(\w+)\s*$")
 
 # os capability property -> (CMDB image field, kind of comparison), in INDIGO's filter order.
 IMAGE_FILTERS = (
@@ -78,18 +80,12 @@ def _number(node, prop, value):
 def _size(node, prop, value):
     """A scalar-unit.size -> MB (mem_size) or GB (disk_size), TOSCA units (1 GB = 1000 MB)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        text = "%r MB" % value  # a bare number is MB, as jobs.megabytes reads it
+        mb = megabytes(value)  # a bare number is MB
     else:
-        match = _SCALAR.match(str(value))
-        if match is None:
-            raise RankingError("Node '%s': %s '%s' is not a size such as '2 GB'"
-                               % (node, prop, value))
-        text = "%s %s" % match.groups()
-    try:
-        mb = megabytes(text)
-    except (KeyError, ValueError):
+        mb = size_megabytes(value)
+    if mb is None:
         raise RankingError("Node '%s': %s '%s' is not a size such as '2 GB'"
-                           % (node, prop, value)) from None
+                           % (node, prop, value))
     return mb / 1000 if prop == "disk_size" else mb
 
 

@@ -78,3 +78,11 @@ def test_indigo_chronos_jobs():
                                             (None, None)])
 def test_megabytes(size, expected):
     assert jobs.megabytes(size) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2GB", 2000), ("512 MiB", 536), (" 1.5 gb ", 1500), ("10 parsecs", None), ("512", None),
+    ("GB", None), ("1.2.3 GB", None),
+])
+def test_size_megabytes_wants_a_known_unit_spaced_or_not(text, expected):
+    assert jobs.size_megabytes(text) == expected
