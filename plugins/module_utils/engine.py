@@ -50,11 +50,8 @@ from ansible_collections.paas.orchestrator.plugins.module_utils.store.enums impo
 from ansible_collections.paas.orchestrator.plugins.module_utils.store.errors import ConflictError
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca import kinds
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.functions import Evaluator
-from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.roles import role_variables
-from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.topology import (
-    hosted_roles,
-    hosted_software,
-)
+from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.roles import configuration
+from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.topology import hosted_software
 from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.loader import load
 
 # A fixed namespace: the same deployment name gives the same uuid in every store.
@@ -661,10 +658,8 @@ def _resource_metadata(topology, resource):
     playbooks/deploy.yml)."""
     metadata = {"key": resource.key, "kind": resource.kind, "parameters": resource.parameters}
     if resource.kind == kinds.VM:
-        metadata["roles"] = hosted_roles(topology, resource.node)
-        metadata["role_vars"] = {}
-        for node in hosted_software(topology, resource.node):
-            metadata["role_vars"].update(role_variables(node))
+        metadata["roles"], metadata["role_vars"] = configuration(
+            hosted_software(topology, resource.node))
     return metadata
 
 

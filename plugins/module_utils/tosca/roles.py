@@ -89,3 +89,12 @@ def role_variables(node):
                     variables[variable] = value
             return variables
     return {}
+
+
+def configuration(software):
+    """(roles, variables) of a host running ``software`` (its hosted nodes in creation order):
+    each role once, in that order, and the variables of them all (a later node's win)."""
+    variables = {}
+    for node in software:
+        variables.update(role_variables(node))
+    return list(dict.fromkeys(node.role for node in software)), variables

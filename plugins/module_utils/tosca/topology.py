@@ -190,11 +190,6 @@ def hosted_software(topology, vm):
     return hosted
 
 
-def hosted_roles(topology, vm):
-    """The roles that configure node ``vm``, each once, in creation order."""
-    return list(dict.fromkeys(node.role for node in hosted_software(topology, vm)))
-
-
 def infer_deployment_kind(nodes):
     for node in nodes.values():
         kind = INDIGO_DEPLOYMENT_KINDS.get(node.type) or PAAS_DEPLOYMENT_KINDS.get(node.type)

@@ -111,9 +111,15 @@ def test_type_files_are_parsed_once_and_never_modified(tmp_path_factory):
 
 
 def test_roles_of_the_software_each_vm_hosts(results):
-    from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.topology import (
-        hosted_roles,
+    from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.roles import (
+        configuration,
     )
+    from ansible_collections.paas.orchestrator.plugins.module_utils.tosca.topology import (
+        hosted_software,
+    )
+
+    def hosted_roles(topology, vm):
+        return configuration(hosted_software(topology, vm))[0]
 
     topologies = {os.path.basename(entry["file"]): topology
                   for entry, topology, _error in results if topology is not None}

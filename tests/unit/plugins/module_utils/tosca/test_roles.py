@@ -40,3 +40,13 @@ def test_fixed_variables_say_which_part_of_the_cluster_a_host_is():
 def test_every_mapped_type_is_software():
     for type_name in roles.ROLES:
         assert kinds.classify([type_name, "tosca.nodes.SoftwareComponent"])[0] == kinds.SOFTWARE
+
+
+def test_a_host_configuration_lists_each_role_once_with_every_variable():
+    front = ["tosca.nodes.indigo.LRMS.FrontEnd.Slurm"]
+    slurm = Node("lrms", front[0], front, kinds.SOFTWARE, roles.role_of(front))
+    slurm.properties = {"wn_num": 4}
+    portal = galaxy({"version": "26.1"})
+    assert roles.configuration([slurm, portal, slurm]) == (
+        ["slurm", "galaxy"],
+        {"slurm_role": "controller", "slurm_max_workers": 4, "galaxy_version": "26.1"})
