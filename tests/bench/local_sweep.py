@@ -17,30 +17,15 @@ import sys
 import tempfile
 import time
 
-from ansible_collections.paas.orchestrator.plugins.module_utils.engine import Engine, Request
-from ansible_collections.paas.orchestrator.plugins.module_utils.store import open_store
+from ansible_collections.paas.orchestrator.tests.bench.sweeps import (
+    COMMAND,
+    template,
+    timed_deployment,
+)
 
 JOBS = int(os.environ.get("BENCH_JOBS", "1000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SLOTS = int(os.environ.get("BENCH_SLOTS", str(os.cpu_count() or 2)))
-COMMAND = 'echo "$I" > out.txt'
-
-TEMPLATE = """
-tosca_definitions_version: tosca_simple_yaml_1_0
-topology_template:
-  node_templates:
-    trivial:
-      type: tosca.nodes.paas.Job
-      properties:
-        command: '%s'
-  policies:
-    - sweep:
-        type: tosca.policies.paas.ParameterSweep
-        targets: [trivial]
-        properties:
-          parameters:
-            I: {start: 1, stop: %d}
-""" % (COMMAND, JOBS)
 
 
 def with_xargs(workdir, job_dirs=True):
@@ -58,23 +43,8 @@ def with_xargs(workdir, job_dirs=True):
 
 
 def with_engine(workdir):
-    store = open_store(os.path.join(workdir, "store.db"))
-    try:
-        request = Request(template=TEMPLATE, name="bench", tosca_options={"cache_dir": ""},
-                          sites=[{"name": "here", "type": "local", "slots": SLOTS,
-                                  "workdir": os.path.join(workdir, "site")}])
-        engine = Engine(store)
-        start = time.perf_counter()
-        result = engine.present(request)
-        elapsed = time.perf_counter() - start
-        status = result["deployment"]["status"]
-        if status != "CREATE_COMPLETE":
-            raise SystemExit("engine run ended %s: %s" % (
-                status, result["deployment"].get("statusReason")))
-        engine.absent(request.uuid)
-        return elapsed
-    finally:
-        store.close()
+    return timed_deployment(workdir, template(1, JOBS), {
+        "name": "here", "type": "local", "slots": SLOTS, "workdir": os.path.join(workdir, "site")})
 
 
 def main():

@@ -23,30 +23,15 @@ import tempfile
 import time
 import uuid
 
-from ansible_collections.paas.orchestrator.plugins.module_utils.engine import Engine, Request
-from ansible_collections.paas.orchestrator.plugins.module_utils.store import open_store
+from ansible_collections.paas.orchestrator.tests.bench.sweeps import (
+    COMMAND,
+    template,
+    timed_deployment,
+)
 
 TASKS = int(os.environ.get("BENCH_TASKS", "100"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-COMMAND = 'echo "$I" > out.txt'
 SERVICES_JSON = os.path.join(os.path.expanduser("~"), ".paas-orchestrator-test", "services.json")
-
-TEMPLATE = """
-tosca_definitions_version: tosca_simple_yaml_1_0
-topology_template:
-  node_templates:
-    trivial:
-      type: tosca.nodes.paas.Job
-      properties:
-        command: '%s'
-  policies:
-    - sweep:
-        type: tosca.policies.paas.ParameterSweep
-        targets: [trivial]
-        properties:
-          parameters:
-            I: {start: 0, stop: %d}
-""" % (COMMAND, TASKS - 1)
 
 
 def with_sbatch(workdir, cluster):
@@ -71,24 +56,10 @@ def with_sbatch(workdir, cluster):
 
 
 def with_engine(workdir, cluster):
-    store = open_store(os.path.join(workdir, "store.db"))
-    try:
-        site = {"name": "hpc", "type": "slurm", "workdir": os.path.join(workdir, "site"),
-                "python": cluster["python"], "partition": cluster["partition"]}
-        request = Request(template=TEMPLATE, name="bench-%s" % uuid.uuid4().hex[:12],
-                          tosca_options={"cache_dir": ""}, sites=[site], timeout=900)
-        engine = Engine(store)
-        start = time.perf_counter()
-        result = engine.present(request)
-        elapsed = time.perf_counter() - start
-        status = result["deployment"]["status"]
-        if status != "CREATE_COMPLETE":
-            raise SystemExit("engine run ended %s: %s" % (
-                status, result["deployment"].get("statusReason")))
-        engine.absent(request.uuid)
-        return elapsed
-    finally:
-        store.close()
+    site = {"name": "hpc", "type": "slurm", "workdir": os.path.join(workdir, "site"),
+            "python": cluster["python"], "partition": cluster["partition"]}
+    return timed_deployment(workdir, template(0, TASKS - 1), site,
+                            name="bench-%s" % uuid.uuid4().hex[:12], timeout=900)
 
 
 def _listed(times):
