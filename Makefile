@@ -43,10 +43,11 @@ demo: setup
 	PATH="$(CURDIR)/.venv/bin:$$PATH" ANSIBLE_COLLECTIONS_PATH="$(CURDIR)/build" \
 		.venv/bin/ansible-playbook playbooks/demo.yml $(ARGS)
 
-# Benchmarks import the collection as ansible_collections.paas.orchestrator... from build/.
+# Benchmarks import the collection as ansible_collections.paas.orchestrator... from build/;
+# tests/bench/_*.py are their shared helpers, not benchmarks.
 bench: setup
 	@tests/tooling/sync.sh >/dev/null; \
-	for f in tests/bench/*.py; do \
+	for f in tests/bench/[!_]*.py; do \
 		[ -e "$$f" ] || { echo "bench: no tests/bench/*.py yet"; break; }; \
 		echo "== $$f"; \
 		PYTHONPATH="$(CURDIR)/build" ANSIBLE_COLLECTIONS_PATH="$(CURDIR)/build" .venv/bin/python "$$f" || exit 1; \

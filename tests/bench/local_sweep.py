@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from ansible_collections.paas.orchestrator.tests.bench.sweeps import (
+from ansible_collections.paas.orchestrator.tests.bench._sweeps import (
     COMMAND,
     template,
     timed_deployment,

@@ -23,7 +23,7 @@ import tempfile
 import time
 import uuid
 
-from ansible_collections.paas.orchestrator.tests.bench.sweeps import (
+from ansible_collections.paas.orchestrator.tests.bench._sweeps import (
     COMMAND,
     template,
     timed_deployment,
